@@ -1,0 +1,93 @@
+// The base of every command: parse, open the context, sync local runs, execute, print the
+// result — one JSON document with --json, readable text otherwise — and turn any error into
+// the error envelope with its stable code and exit class. No stack trace without --debug.
+import {Command, Flags, type Interfaces} from '@oclif/core'
+import {type Ctx, openContext} from './lib/context.js'
+import {errorEnvelope, successEnvelope, toJson} from './lib/output/envelope.js'
+import {AutolabError, toAutolabError} from './lib/output/errors.js'
+import {statusLine} from './lib/output/render.js'
+import {recoverAbandonedOperations} from './lib/runs/recovery.js'
+import {syncRuns} from './lib/runs/sync.js'
+import {emptyStatusBar, type StatusBar, statusBar} from './lib/status.js'
+
+export const baseFlags = {
+  json: Flags.boolean({description: 'Print exactly one JSON document on stdout: {ok, data, status} or {ok, error, status}.', helpGroup: 'GLOBAL'}),
+  store: Flags.string({description: 'Path of the SQLite store. [default: $AUTOLAB_STORE or ./.autolab/autolab.db]', helpGroup: 'GLOBAL'}),
+  project: Flags.string({description: 'Path of the project file with recipes. [default: $AUTOLAB_PROJECT or ./autolab.yaml, else the built-in toy recipe]', helpGroup: 'GLOBAL'}),
+  actor: Flags.string({description: 'Who is acting, recorded in the decision log. [default: $AUTOLAB_ACTOR, else human on a terminal, agent otherwise]', helpGroup: 'GLOBAL'}),
+  debug: Flags.boolean({description: 'Show stack traces of internal errors.', helpGroup: 'GLOBAL'}),
+}
+
+/** Flags of every command that changes something. */
+export const mutationFlags = {
+  reason: Flags.string({description: 'Why: recorded with the action in the decision log.'}),
+  'idempotency-key': Flags.string({description: 'Retrying with the same key returns the first result instead of acting twice.'}),
+}
+
+export type Parsed<T extends typeof Command> = {
+  args: Interfaces.InferredArgs<T['args']>
+  flags: Interfaces.InferredFlags<T['flags'] & typeof baseFlags>
+}
+
+export abstract class AutolabCommand<R extends object> extends Command {
+  static baseFlags = baseFlags
+  /** Commands that must not sync first (init creates the store; demo uses its own). */
+  static syncFirst = true
+
+  abstract execute(ctx: Ctx, parsed: Parsed<typeof Command>): Promise<R>
+  /** Human rendering of the result; the JSON rendering is the result itself. */
+  abstract render(result: R, ctx: Ctx): string
+
+  /** Commands that manage their own store (demo) override this. */
+  protected async openContext(flags: Interfaces.InferredFlags<typeof baseFlags>): Promise<Ctx> {
+    return openContext({store: flags.store, project: flags.project, actor: flags.actor})
+  }
+
+  async run(): Promise<void> {
+    // Read before parsing so that parse errors are rendered the way the caller asked.
+    const json = this.argv.includes('--json')
+    const debug = this.argv.includes('--debug')
+    let ctx: Ctx | undefined
+    try {
+      const parsed = await this.parse(this.constructor as typeof AutolabCommand & typeof Command)
+      ctx = await this.openContext(parsed.flags as Interfaces.InferredFlags<typeof baseFlags>)
+      if ((this.constructor as typeof AutolabCommand).syncFirst) await prepare(ctx)
+      const result = await this.execute(ctx, parsed as Parsed<typeof Command>)
+      const status = statusBar(ctx)
+      if (json) this.writeStdout(toJson(successEnvelope(result, status)))
+      else this.writeStdout(`${this.render(result, ctx)}\n${statusLine(status)}`)
+    } catch (thrown) {
+      const error = toAutolabError(thrown)
+      let status: StatusBar
+      try {
+        status = ctx ? statusBar(ctx) : emptyStatusBar()
+      } catch {
+        status = emptyStatusBar(['the store could not be read'])
+      }
+      if (json) this.writeStdout(toJson(errorEnvelope(error, status, debug)))
+      else process.stderr.write(humanError(error, debug))
+      process.exitCode = error.exitCode
+    } finally {
+      ctx?.store.close()
+    }
+  }
+
+  private writeStdout(text: string): void {
+    process.stdout.write(`${text}\n`)
+  }
+}
+
+/** Start of every command: roll back operations whose process died, then sync local runs. */
+export async function prepare(ctx: Ctx): Promise<void> {
+  await recoverAbandonedOperations(ctx)
+  await syncRuns(ctx, {hostKinds: ['local']})
+}
+
+function humanError(error: AutolabError, debug: boolean): string {
+  const lines = [`Error [${error.code}]: ${error.message}`, `  → ${error.suggestedAction}`]
+  if (error.details) lines.push(`  details: ${toJson(error.details)}`)
+  if (debug) lines.push(error.stack ?? '', error.cause instanceof Error ? `Caused by: ${error.cause.stack}` : '')
+  return `${lines.filter(Boolean).join('\n')}\n`
+}
+
+export {AutolabError}

@@ -1,0 +1,46 @@
+import {Flags} from '@oclif/core'
+import {AutolabCommand, type Parsed} from '../base-command.js'
+import {runArg} from '../command-args.js'
+import type {Ctx} from '../lib/context.js'
+import {AutolabError} from '../lib/output/errors.js'
+import {lineChart, table} from '../lib/output/render.js'
+import {resolveRun} from '../lib/runs/queries.js'
+import {type HistoryPoint, metricHistory} from '../lib/telemetry/history.js'
+
+export interface HistoryResult {
+  run_id: string
+  metrics: string[]
+  points: HistoryPoint[]
+}
+
+export default class History extends AutolabCommand<HistoryResult> {
+  static summary = 'Metric values of a run by step.'
+  static description = 'Each point is {step, <metric>: value}; non-finite values are the strings "NaN", "Infinity", "-Infinity".'
+  static examples = ['<%= config.bin %> history r3 --metric reward', '<%= config.bin %> history r3 --metric reward --metric loss --from 100 --to 200 --json', '<%= config.bin %> history r3 --last 20 --json']
+  static args = {run: runArg({required: true})}
+  static flags = {
+    metric: Flags.string({description: 'Metric to include (repeatable; default all).', multiple: true}),
+    from: Flags.integer({description: 'First step (inclusive).'}),
+    to: Flags.integer({description: 'Last step (inclusive).'}),
+    last: Flags.integer({description: 'Only the last N steps.', min: 1}),
+  }
+
+  async execute(ctx: Ctx, {args, flags}: Parsed<typeof History>): Promise<HistoryResult> {
+    if (flags.from !== undefined && flags.to !== undefined && flags.from > flags.to) {
+      throw new AutolabError('INVALID_ARGUMENT', `--from ${flags.from} is after --to ${flags.to}.`)
+    }
+    const run = resolveRun(ctx.store, args.run)
+    const history = metricHistory(ctx.store, run.run_id, {metrics: flags.metric, from: flags.from, to: flags.to, last: flags.last})
+    return {run_id: run.run_id, ...history}
+  }
+
+  render(r: HistoryResult): string {
+    if (r.points.length === 0) return `${r.run_id}: no points yet`
+    const chart = r.metrics.length === 1
+      ? lineChart([{name: r.metrics[0], points: r.points.map((p) => ({step: p.step, value: Number(p[r.metrics[0]])}))}], {title: `${r.run_id} ${r.metrics[0]}`})
+      : ''
+    const shown = r.points.length > 20 ? r.points.slice(-20) : r.points
+    const rows = table(shown, [{header: 'STEP', value: (p) => p.step, align: 'right'}, ...r.metrics.map((m) => ({header: m.toUpperCase(), value: (p: HistoryPoint) => p[m], align: 'right' as const}))])
+    return [chart, r.points.length > 20 ? `last 20 of ${r.points.length} points:` : '', rows].filter(Boolean).join('\n')
+  }
+}

@@ -1,0 +1,35 @@
+import {Flags} from '@oclif/core'
+import chalk from 'chalk'
+import {AutolabCommand, mutationFlags, type Parsed} from '../base-command.js'
+import type {Ctx} from '../lib/context.js'
+import {type LaunchResult, launchRun} from '../lib/runs/launch.js'
+
+export default class Launch extends AutolabCommand<LaunchResult> {
+  static summary = 'Start a training run from a recipe.'
+  static description = 'The config is the recipe\'s default, deep-merged with --config FILE, then with each --set (dotted keys; values parsed as JSON when they parse, else strings). Returns as soon as the process exists.'
+  static examples = [
+    '<%= config.bin %> launch --recipe toy --reason "baseline"',
+    '<%= config.bin %> launch --recipe toy --set learning_rate=0.05 --set task.modulus=11 --name lr05 --json',
+    '<%= config.bin %> launch --recipe toy --config sweep.yaml --idempotency-key sweep-3 --json',
+  ]
+  static flags = {
+    recipe: Flags.string({description: 'Recipe name from the project file.', required: true}),
+    config: Flags.string({description: 'JSON or YAML file deep-merged into the recipe config.'}),
+    set: Flags.string({description: 'Override a config key: key=value, dotted keys for nesting (repeatable).', multiple: true}),
+    name: Flags.string({description: 'A name to refer to the run by.'}),
+    host: Flags.string({description: 'Host to run on.', default: 'local'}),
+    ...mutationFlags,
+  }
+
+  async execute(ctx: Ctx, {flags}: Parsed<typeof Launch>): Promise<LaunchResult> {
+    return launchRun(ctx, {
+      recipe: flags.recipe, configFile: flags.config, sets: flags.set ?? [], name: flags.name, host: flags.host,
+      reason: flags.reason, idempotencyKey: flags['idempotency-key'],
+    })
+  }
+
+  render(r: LaunchResult): string {
+    return `${r.replayed ? 'already launched' : 'launched'} ${chalk.bold(r.run_id)}${r.name ? ` (${r.name})` : ''} · recipe ${r.recipe} · host ${r.host} · pid ${r.pid} · config ${r.config_id.slice(0, 12)}\n` +
+      chalk.dim(`follow it: autolab show ${r.run_id} · autolab history ${r.run_id} --metric reward`)
+  }
+}

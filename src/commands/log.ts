@@ -1,0 +1,41 @@
+import {Flags} from '@oclif/core'
+import chalk from 'chalk'
+import {AutolabCommand, type Parsed} from '../base-command.js'
+import type {Ctx} from '../lib/context.js'
+import {type EventView, latestEventId, listEvents} from '../lib/events.js'
+import {toJson} from '../lib/output/envelope.js'
+import {resolveRun} from '../lib/runs/queries.js'
+
+export interface LogResult {
+  events: EventView[]
+  /** Pass as --since to get only what happens after this call. */
+  cursor: number
+}
+
+export default class Log extends AutolabCommand<LogResult> {
+  static summary = 'The decision log: every action with actor, reason, arguments and result, and system events; newest last.'
+  static examples = ['<%= config.bin %> log', '<%= config.bin %> log --run r3 --json', '<%= config.bin %> log --since 120 --kind anomaly --json']
+  static flags = {
+    since: Flags.integer({description: 'Only events after this cursor (an event_id).', min: 0}),
+    run: Flags.string({description: 'Only events of this run.'}),
+    kind: Flags.string({description: 'Only events of this kind (repeatable): launch, kill, run_exited, anomaly, checkpoint, modify_ack, rollback, …', multiple: true}),
+    limit: Flags.integer({description: 'At most this many (the newest).', default: 100, min: 1}),
+  }
+
+  async execute(ctx: Ctx, {flags}: Parsed<typeof Log>): Promise<LogResult> {
+    const runId = flags.run ? resolveRun(ctx.store, flags.run).run_id : undefined
+    const events = listEvents(ctx.store, {since: flags.since, runId, kinds: flags.kind, limit: flags.limit})
+    return {events, cursor: events.at(-1)?.event_id ?? Math.max(flags.since ?? 0, latestEventId(ctx.store))}
+  }
+
+  render(r: LogResult): string {
+    if (r.events.length === 0) return chalk.dim('(no events)')
+    return r.events.map((e) => {
+      const head = `${chalk.dim(`#${e.event_id} ${e.time.replace('T', ' ').slice(0, 19)}`)} ${chalk.bold(e.kind)}${e.run_id ? ` ${e.run_id}` : ''} ${chalk.dim(`by ${e.actor}`)}`
+      const reason = e.reason ? `\n    why: ${e.reason}` : ''
+      const args = e.args ? chalk.dim(`\n    args: ${toJson(e.args)}`) : ''
+      const result = e.result ? chalk.dim(`\n    result: ${toJson(e.result)}`) : ''
+      return head + reason + args + result
+    }).join('\n')
+  }
+}

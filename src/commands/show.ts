@@ -1,0 +1,46 @@
+import chalk from 'chalk'
+import {AutolabCommand, type Parsed} from '../base-command.js'
+import {runArg} from '../command-args.js'
+import type {Ctx} from '../lib/context.js'
+import {colourStatus, formatValue, table} from '../lib/output/render.js'
+import {type RunDetail, showRun} from '../lib/runs/list.js'
+
+export interface ShowResult {
+  run: RunDetail
+}
+
+export default class Show extends AutolabCommand<ShowResult> {
+  static summary = 'Everything about one run: status, config, latest observation, checkpoints, statistics.'
+  static description = 'stats gives, per metric over the whole run: n, mean, std, auc (time-averaged area under the curve), best (and best_step) and last. Non-finite values appear as the strings "NaN", "Infinity", "-Infinity".'
+  static examples = ['<%= config.bin %> show r3', '<%= config.bin %> show lr05 --json']
+  static args = {run: runArg({required: true})}
+
+  async execute(ctx: Ctx, {args}: Parsed<typeof Show>): Promise<ShowResult> {
+    return {run: showRun(ctx.store, args.run)}
+  }
+
+  render({run}: ShowResult): string {
+    const lines = [
+      `${chalk.bold(run.run_id)}${run.name ? ` (${run.name})` : ''}  ${colourStatus(run.status)}  step ${formatValue(run.step)}`,
+      `recipe ${run.recipe} · host ${run.host} · pid ${formatValue(run.pid)} · exit ${formatValue(run.exit_code)}${run.parent_run_id ? ` · forked from ${run.parent_run_id}@${run.fork_step}` : ''}`,
+      `config ${run.config_id.slice(0, 12)}: ${JSON.stringify(run.config)}`,
+      `run dir ${run.run_dir}`,
+    ]
+    if (run.error) lines.push(chalk.red(`error: ${run.error.split('\n').slice(-5).join('\n       ')}`))
+    const stats = Object.entries(run.stats)
+    if (stats.length > 0) {
+      lines.push('', table(stats, [
+        {header: 'METRIC', value: ([k]) => k},
+        {header: 'LAST', value: ([, s]) => s.last, align: 'right'},
+        {header: 'BEST', value: ([, s]) => s.best, align: 'right'},
+        {header: '@STEP', value: ([, s]) => s.best_step, align: 'right'},
+        {header: 'MEAN', value: ([, s]) => s.mean, align: 'right'},
+        {header: 'STD', value: ([, s]) => s.std, align: 'right'},
+        {header: 'AUC', value: ([, s]) => s.auc, align: 'right'},
+        {header: 'TREND', value: ([k]) => run.latest_observation?.metrics[k]?.slope ?? null, align: 'right'},
+      ]))
+    }
+    lines.push('', `checkpoints: ${run.checkpoints.length === 0 ? chalk.dim('none') : run.checkpoints.map((c) => c.step).join(', ')}`)
+    return lines.join('\n')
+  }
+}

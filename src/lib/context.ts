@@ -1,0 +1,71 @@
+// The context every library operation takes: the store, the clock, who is acting, where to log,
+// the project file (loaded on first use) and executors per host. Tests build one directly.
+import {resolve} from 'node:path'
+import {AutolabError} from './output/errors.js'
+import {type Executor} from './hosts/executor.js'
+import {LocalExecutor} from './hosts/local.js'
+import {type Project, loadProject} from './project.js'
+import {type Store, openStore} from './store/open.js'
+import type {HostRow} from './store/schema.js'
+
+export interface Ctx {
+  store: Store
+  now(): Date
+  /** Who is acting, recorded on every mutation: human, agent, cron, or a name. */
+  actor: string
+  /** Progress and diagnostics; goes to stderr, never stdout. */
+  log(message: string): void
+  project(): Project
+  executor(hostId: string): Executor
+  /** Warnings collected during the command; they end up in the status bar. */
+  warnings: string[]
+}
+
+export interface ContextOptions {
+  store?: string
+  project?: string
+  actor?: string
+  log?: (message: string) => void
+  now?: () => Date
+}
+
+export function defaultStorePath(flag?: string): string {
+  return resolve(flag ?? process.env.AUTOLAB_STORE ?? '.autolab/autolab.db')
+}
+
+export function defaultActor(flag?: string): string {
+  return flag ?? process.env.AUTOLAB_ACTOR ?? (process.stdin.isTTY && process.stdout.isTTY ? 'human' : 'agent')
+}
+
+export async function openContext(options: ContextOptions = {}): Promise<Ctx> {
+  const store = await openStore(defaultStorePath(options.store))
+  let project: Project | undefined
+  const executors = new Map<string, Executor>()
+  return {
+    store,
+    now: options.now ?? (() => new Date()),
+    actor: defaultActor(options.actor),
+    log: options.log ?? ((message) => process.stderr.write(`${message}\n`)),
+    warnings: [],
+    project: () => (project ??= loadProject(options.project)),
+    executor(hostId: string): Executor {
+      let executor = executors.get(hostId)
+      if (!executor) {
+        executor = createExecutor(getHost(store, hostId))
+        executors.set(hostId, executor)
+      }
+      return executor
+    },
+  }
+}
+
+export function getHost(store: Store, hostId: string): HostRow {
+  const host = store.first(store.db.selectFrom('hosts').selectAll().where('host_id', '=', hostId))
+  if (!host) throw new AutolabError('HOST_NOT_FOUND', `No host "${hostId}".`, {details: {host: hostId}})
+  return host
+}
+
+function createExecutor(host: HostRow): Executor {
+  if (host.kind === 'local') return new LocalExecutor(host.host_id, host.root)
+  throw new AutolabError('INVALID_CONFIG', `Host ${host.host_id} has kind ${host.kind}, which this version cannot drive.`)
+}

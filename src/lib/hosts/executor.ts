@@ -1,0 +1,78 @@
+// Where processes run. A host kind (local now; ssh and slurm later) implements Executor; the
+// run lifecycle code never knows which kind it talks to. Every method that touches several runs
+// takes them all at once, so a remote kind can serve a whole sync with one round trip.
+
+export interface LaunchSpec {
+  runId: string
+  runDir: string
+  /** Files to write into the run dir before starting (config.json, control.json, command.sh…). */
+  files: Record<string, string>
+}
+
+/** What sync needs to know about one run: new bytes of its JSONL files, liveness, exit code. */
+export interface RunProbeRequest {
+  runId: string
+  runDir: string
+  pid: number | null
+  /** Byte offsets already ingested, per file name (metrics.jsonl, samples.jsonl, events.jsonl). */
+  offsets: Record<string, number>
+}
+
+export interface RunProbe {
+  runId: string
+  /** The launch wrapper's process (pid and marker) is still there. */
+  alive: boolean
+  /** Contents of exit_code, when the wrapper wrote it. */
+  exitCode: number | null
+  /** New bytes per file, starting at the requested offset. */
+  deltas: Record<string, Buffer>
+  /** Last lines of stderr.log, only when the run has exited. */
+  stderrTail: string | null
+}
+
+export type GroupSignal = 'TERM' | 'KILL'
+
+export interface Executor {
+  readonly hostId: string
+  /** Absolute path of a run's directory on the host. */
+  runDir(runId: string): string
+  /** Create the run dir, write the files and start the wrapper; resolves once the process exists. */
+  launch(spec: LaunchSpec): Promise<{pid: number}>
+  /** Replace one file in a run dir atomically (temp file + rename). */
+  writeFileAtomic(runDir: string, name: string, content: string): Promise<void>
+  probe(requests: RunProbeRequest[]): Promise<RunProbe[]>
+  /** Is the wrapper of this run dir alive under this pid (pid and marker both match)? */
+  isAlive(pid: number, runDir: string): Promise<boolean>
+  /** Signal the run's whole process group; false if it was already gone. */
+  signalGroup(pid: number, runDir: string, signal: GroupSignal): Promise<boolean>
+  /** Total size in bytes of the files under a path (a checkpoint directory). */
+  pathBytes(path: string): Promise<number>
+  /** The wrapper's pid file (its process group id), or null before the wrapper wrote it. */
+  readPid(runDir: string): Promise<number | null>
+  removeRunDir(runDir: string): Promise<void>
+}
+
+/** Files the trainer appends to, in ingest order (events last: they refer to checkpoints). */
+export const TELEMETRY_FILES = ['metrics.jsonl', 'samples.jsonl', 'events.jsonl'] as const
+
+/**
+ * The launch wrapper, POSIX sh only (GPU hosts may have no Node). Started as the leader of a
+ * new session/process group, it runs command.sh with the logs redirected, writes `pid` (its own
+ * pid, which is the process group id) and, when the trainer ends, `exit_code`. TERM/INT/HUP are
+ * trapped with a no-op (not ignored: ignored signals would be inherited by the trainer) so the
+ * wrapper outlives a group signal long enough to record the trainer's exit status.
+ */
+export const LAUNCH_WRAPPER = `#!/bin/sh
+# autolab launch wrapper: sh <run dir>/launch.sh
+cd "$(dirname "$0")" || exit 97
+rm -f exit_code exit_code.tmp
+trap ':' TERM INT HUP
+sh ./command.sh >>stdout.log 2>>stderr.log </dev/null &
+child=$!
+echo "$$" > pid.tmp && mv pid.tmp pid
+while :; do
+  wait "$child"; code=$?
+  kill -0 "$child" 2>/dev/null || break
+done
+echo "$code" > exit_code.tmp && mv exit_code.tmp exit_code
+`

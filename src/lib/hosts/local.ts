@@ -1,0 +1,194 @@
+// The local host: runs are processes on this machine, started through the sh wrapper.
+import {spawn} from 'node:child_process'
+import {closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {join, resolve} from 'node:path'
+import {AutolabError} from '../output/errors.js'
+import {safeName} from '../shell.js'
+import {type Executor, type GroupSignal, LAUNCH_WRAPPER, type LaunchSpec, type RunProbe, type RunProbeRequest, TELEMETRY_FILES} from './executor.js'
+
+const STDERR_TAIL_BYTES = 4096
+
+export class LocalExecutor implements Executor {
+  constructor(readonly hostId: string, private readonly root: string) {}
+
+  runDir(runId: string): string {
+    return resolve(this.root, 'runs', safeName('run id', runId))
+  }
+
+  async launch(spec: LaunchSpec): Promise<{pid: number}> {
+    mkdirSync(spec.runDir, {recursive: true})
+    for (const [name, content] of Object.entries({...spec.files, 'launch.sh': LAUNCH_WRAPPER})) {
+      writeAtomic(join(spec.runDir, name), content)
+    }
+    // detached: the wrapper becomes a session and process-group leader, so the group can be
+    // signalled as one and the run outlives this CLI process.
+    const child = spawn('sh', [join(spec.runDir, 'launch.sh')], {cwd: spec.runDir, detached: true, stdio: 'ignore'})
+    await new Promise<void>((resolveSpawn, reject) => {
+      child.once('spawn', resolveSpawn)
+      child.once('error', (error) => reject(new AutolabError('LAUNCH_FAILED', `Cannot start sh for run ${spec.runId}: ${error.message}`, {cause: error})))
+    })
+    child.unref()
+    return {pid: child.pid!}
+  }
+
+  async writeFileAtomic(runDir: string, name: string, content: string): Promise<void> {
+    writeAtomic(join(runDir, name), content)
+  }
+
+  async probe(requests: RunProbeRequest[]): Promise<RunProbe[]> {
+    return requests.map((request) => this.probeOne(request))
+  }
+
+  /**
+   * Order matters: liveness first, then the data, then exit_code. A process seen dead has
+   * written everything it will ever write, so the deltas read after are complete; and the
+   * wrapper writes exit_code before it exits, so "dead and no exit_code" really means lost.
+   */
+  probeOne(request: RunProbeRequest): RunProbe {
+    const alive = request.pid !== null && isWrapperAlive(request.pid, request.runDir)
+    const deltas: Record<string, Buffer> = {}
+    for (const file of TELEMETRY_FILES) {
+      const data = readFrom(join(request.runDir, file), request.offsets[file] ?? 0)
+      if (data.length > 0) deltas[file] = data
+    }
+    const exitCode = readExitCode(request.runDir)
+    const ended = exitCode !== null || !alive
+    return {
+      runId: request.runId,
+      alive,
+      exitCode,
+      deltas,
+      stderrTail: ended ? readTail(join(request.runDir, 'stderr.log'), STDERR_TAIL_BYTES) : null,
+    }
+  }
+
+  async isAlive(pid: number, runDir: string): Promise<boolean> {
+    return isGroupAlive(pid, runDir)
+  }
+
+  async signalGroup(pid: number, runDir: string, signal: GroupSignal): Promise<boolean> {
+    // Never signal a group that is not ours any more: pids are reused.
+    if (!isGroupAlive(pid, runDir)) return false
+    try {
+      process.kill(-pid, `SIG${signal}`)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  async pathBytes(path: string): Promise<number> {
+    return dirBytes(path)
+  }
+
+  async readPid(runDir: string): Promise<number | null> {
+    try {
+      const pid = Number.parseInt(readFileSync(join(runDir, 'pid'), 'utf8'), 10)
+      return Number.isFinite(pid) ? pid : null
+    } catch {
+      return null
+    }
+  }
+
+  async removeRunDir(runDir: string): Promise<void> {
+    rmSync(runDir, {recursive: true, force: true})
+  }
+}
+
+function writeAtomic(path: string, content: string): void {
+  const temp = `${path}.tmp-${process.pid}`
+  writeFileSync(temp, content)
+  renameSync(temp, path)
+}
+
+/** pid alive *and* its command line names this run dir (the wrapper is `sh <run dir>/launch.sh`). */
+export function isWrapperAlive(pid: number, runDir: string): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  try {
+    // A zombie has an empty cmdline, so it does not count as alive.
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(join(runDir, 'launch.sh'))
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The run's process group still has a member: the wrapper itself, or (if the wrapper was killed
+ * on its own) a process of the group whose environment carries the run's AUTOLAB_RUN_DIR.
+ */
+export function isGroupAlive(pgid: number, runDir: string): boolean {
+  if (isWrapperAlive(pgid, runDir)) return true
+  const marker = `AUTOLAB_RUN_DIR=${runDir}\0`
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return false
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      // Fields after the parenthesised command name: state ppid pgrp …
+      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2])
+      if (pgrp === pgid && readFileSync(`/proc/${entry}/environ`, 'utf8').includes(marker)) return true
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return false
+}
+
+function readFrom(path: string, offset: number): Buffer {
+  let fd: number
+  try {
+    fd = openSync(path, 'r')
+  } catch {
+    return Buffer.alloc(0)
+  }
+  try {
+    const size = statSync(path).size
+    if (size <= offset) return Buffer.alloc(0)
+    const buffer = Buffer.allocUnsafe(size - offset)
+    let read = 0
+    while (read < buffer.length) {
+      const n = readSync(fd, buffer, read, buffer.length - read, offset + read)
+      if (n === 0) break
+      read += n
+    }
+    return buffer.subarray(0, read)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function readExitCode(runDir: string): number | null {
+  const path = join(runDir, 'exit_code')
+  if (!existsSync(path)) return null
+  const code = Number.parseInt(readFileSync(path, 'utf8').trim(), 10)
+  return Number.isFinite(code) ? code : null
+}
+
+export function readTail(path: string, bytes: number): string | null {
+  try {
+    const size = statSync(path).size
+    const data = readFrom(path, Math.max(0, size - bytes)).toString('utf8')
+    return data.trim() === '' ? null : data.trimEnd()
+  } catch {
+    return null
+  }
+}
+
+export function dirBytes(path: string): number {
+  try {
+    const stat = lstatSync(path)
+    if (!stat.isDirectory()) return stat.size
+    return readdirSync(path).reduce((sum, name) => sum + dirBytes(join(path, name)), 0)
+  } catch {
+    return 0
+  }
+}

@@ -1,0 +1,83 @@
+// The one table of error codes. Codes are a contract with agents: never rename one, only add.
+// Exit classes: 0 ok, 1 internal, 2 invalid input, 3 not found, 4 state conflict,
+// 5 transient/retryable, 6 budget or campaign closed.
+
+export const EXIT = {ok: 0, internal: 1, invalid: 2, notFound: 3, conflict: 4, transient: 5, budget: 6} as const
+
+interface CodeSpec {
+  exit: number
+  retryable: boolean
+  /** What an agent should do next; shown when the error carries no better suggestion. */
+  action: string
+  summary: string
+}
+
+export const ERROR_CODES = {
+  INVALID_ARGUMENT: {exit: EXIT.invalid, retryable: false, summary: 'A flag or argument is malformed or out of range.', action: 'Fix the argument; see `autolab <command> --help`.'},
+  INVALID_CONFIG: {exit: EXIT.invalid, retryable: false, summary: 'The project file (autolab.yaml) or a config file is invalid.', action: 'Fix the named field in the file.'},
+  UNKNOWN_COMMAND: {exit: EXIT.invalid, retryable: false, summary: 'No such command.', action: 'Run `autolab --help` for the list of commands.'},
+  RUN_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No run with that id or name.', action: 'List runs with `autolab runs --json`.'},
+  RECIPE_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No recipe with that name in the project file.', action: 'List recipes in autolab.yaml, or run `autolab init` to write an example.'},
+  HOST_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No host with that name.', action: 'Declare the host in autolab.yaml.'},
+  CAMPAIGN_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No campaign with that name.', action: 'List campaigns with `autolab status --json`.'},
+  FILE_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'A file named by a flag does not exist.', action: 'Check the path.'},
+  NO_CHECKPOINT: {exit: EXIT.notFound, retryable: false, summary: 'The run has no usable checkpoint for that step.', action: 'Pick one of the available steps, or omit --step.'},
+  INVALID_TRANSITION: {exit: EXIT.conflict, retryable: false, summary: 'The run is not in a state that allows this operation.', action: 'Check the run status with `autolab show <run> --json`.'},
+  CONFLICT: {exit: EXIT.conflict, retryable: false, summary: 'The idempotency key was used with different arguments, or another process changed the run first.', action: 'Use a new idempotency key, or re-read the run and retry.'},
+  RUN_NOT_FORKABLE: {exit: EXIT.conflict, retryable: false, summary: 'The run cannot be forked.', action: 'Fork from a run that has checkpoints.'},
+  PARAM_NOT_MODIFIABLE: {exit: EXIT.invalid, retryable: false, summary: 'The parameter cannot be changed while the run is in flight.', action: 'Fork the run with --set instead.'},
+  PARAM_OUT_OF_RANGE: {exit: EXIT.invalid, retryable: false, summary: 'The value is outside the range the recipe allows.', action: 'Pick a value within the range given in details.'},
+  NO_CAPACITY: {exit: EXIT.transient, retryable: true, summary: 'Not enough free GPUs on the host.', action: 'Wait for a run to finish, or kill one.'},
+  HOST_UNREACHABLE: {exit: EXIT.transient, retryable: true, summary: 'The host could not be reached.', action: 'Retry later; check the host is up and reachable.'},
+  STORE_BUSY: {exit: EXIT.transient, retryable: true, summary: 'The store stayed locked by other processes past the busy timeout.', action: 'Retry with the same idempotency key.'},
+  TIMEOUT: {exit: EXIT.transient, retryable: true, summary: 'The operation did not finish in time.', action: 'Retry, or raise --timeout.'},
+  LAUNCH_FAILED: {exit: EXIT.internal, retryable: false, summary: 'The trainer process could not be started.', action: 'Check the recipe command and the run stderr.log.'},
+  BUDGET_EXHAUSTED: {exit: EXIT.budget, retryable: false, summary: 'The campaign budget or deadline is spent.', action: 'Finalize the campaign or raise its budget.'},
+  CAMPAIGN_FINALIZED: {exit: EXIT.budget, retryable: false, summary: 'The campaign is finalized and takes no more mutations.', action: 'Create a new campaign.'},
+  STORE_ERROR: {exit: EXIT.internal, retryable: false, summary: 'The store could not be opened or migrated.', action: 'Check the --store path, its directory and its permissions.'},
+  INTERNAL: {exit: EXIT.internal, retryable: false, summary: 'An unexpected error. Re-run with --debug for the stack trace.', action: 'Re-run with --debug and report the trace.'},
+} as const satisfies Record<string, CodeSpec>
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export interface ErrorOptions {
+  retryable?: boolean
+  suggestedAction?: string
+  details?: Record<string, unknown>
+  cause?: unknown
+}
+
+export class AutolabError extends Error {
+  readonly code: ErrorCode
+  readonly retryable: boolean
+  readonly suggestedAction: string
+  readonly details?: Record<string, unknown>
+
+  constructor(code: ErrorCode, message: string, options: ErrorOptions = {}) {
+    super(message, {cause: options.cause})
+    this.name = 'AutolabError'
+    this.code = code
+    this.retryable = options.retryable ?? ERROR_CODES[code].retryable
+    this.suggestedAction = options.suggestedAction ?? ERROR_CODES[code].action
+    this.details = options.details
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code].exit
+  }
+}
+
+/** Turn anything thrown into an AutolabError, keeping the original as the cause. */
+export function toAutolabError(error: unknown): AutolabError {
+  if (error instanceof AutolabError) return error
+  const err = error as {code?: string; message?: string; oclif?: unknown; name?: string}
+  if (err?.code === 'SQLITE_BUSY' || err?.code === 'SQLITE_LOCKED') {
+    return new AutolabError('STORE_BUSY', `The store is busy: ${err.message}`, {cause: error})
+  }
+  // oclif's parser errors (unknown flag, missing arg, bad integer, ...) are input errors.
+  if (err?.oclif !== undefined || /^(Unexpected argument|Nonexistent flag|Missing required|Expected|Parsing --|.*must be)/.test(err?.message ?? '')) {
+    const message = String(err?.message ?? error).split('\nSee more help')[0].trim()
+    return new AutolabError('INVALID_ARGUMENT', message, {cause: error})
+  }
+  return new AutolabError('INTERNAL', err?.message ? String(err.message) : String(error), {cause: error})
+}

@@ -1,0 +1,117 @@
+// Human output: tables, status colours, a status line and small charts. The only module (with
+// its siblings in lib/output) that knows about colour; chalk turns colour off when stdout is
+// not a terminal or NO_COLOR is set.
+import chalk from 'chalk'
+import type {StatusBar} from '../status.js'
+
+export interface Column<R> {
+  header: string
+  value: (row: R) => unknown
+  align?: 'left' | 'right'
+}
+
+const ANSI = /\u001B\[[0-9;]*m/g
+const visibleLength = (text: string): number => text.replace(ANSI, '').length
+
+export function formatValue(value: unknown): string {
+  if (value === null || value === undefined) return chalk.dim('-')
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return chalk.red(Number.isNaN(value) ? 'NaN' : value > 0 ? 'Inf' : '-Inf')
+    if (Number.isInteger(value)) return String(value)
+    const abs = Math.abs(value)
+    return abs !== 0 && (abs < 1e-3 || abs >= 1e6) ? value.toExponential(2) : value.toFixed(4)
+  }
+  if (value === 'NaN' || value === 'Infinity' || value === '-Infinity') return chalk.red(value)
+  return String(value)
+}
+
+export function table<R>(rows: readonly R[], columns: readonly Column<R>[]): string {
+  if (rows.length === 0) return chalk.dim('(none)')
+  const cells = rows.map((row) => columns.map((c) => {
+    const v = c.value(row)
+    return typeof v === 'string' && v.includes('\u001B') ? v : formatValue(v)
+  }))
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => visibleLength(r[i]))))
+  const pad = (text: string, i: number) => {
+    const fill = ' '.repeat(widths[i] - visibleLength(text))
+    return columns[i].align === 'right' ? fill + text : text + fill
+  }
+  const header = columns.map((c, i) => chalk.bold(pad(c.header, i))).join('  ')
+  return [header, ...cells.map((r) => r.map(pad).join('  '))].join('\n')
+}
+
+const STATUS_COLOURS: Record<string, (text: string) => string> = {
+  running: chalk.green, starting: chalk.cyan, queued: chalk.cyan, pausing: chalk.yellow, paused: chalk.yellow,
+  killing: chalk.magenta, killed: chalk.magenta, completed: chalk.blue, failed: chalk.red, lost: chalk.red,
+}
+
+export function colourStatus(status: string): string {
+  return (STATUS_COLOURS[status] ?? ((t: string) => t))(status)
+}
+
+export function statusLine(bar: StatusBar): string {
+  const r = bar.runs
+  const parts = [`${r.running} running`, `${r.queued} queued`, `${r.paused} paused`]
+  if (bar.gpus.total > 0) parts.push(`GPUs ${bar.gpus.free}/${bar.gpus.total} free`)
+  parts.push(`campaign ${bar.campaign}`)
+  const warnings = bar.warnings.map((w) => chalk.yellow(`warning: ${w}`))
+  return [chalk.dim(parts.join(' · ')), ...warnings].join('\n')
+}
+
+const BLOCKS = '▁▂▃▄▅▆▇█'
+
+export function sparkline(values: readonly number[], min?: number, max?: number): string {
+  const finite = values.filter(Number.isFinite)
+  if (finite.length === 0) return ''
+  const lo = min ?? Math.min(...finite)
+  const hi = max ?? Math.max(...finite)
+  return values.map((v) => {
+    if (!Number.isFinite(v)) return chalk.red('!')
+    const t = hi === lo ? 0.5 : (v - lo) / (hi - lo)
+    return BLOCKS[Math.max(0, Math.min(BLOCKS.length - 1, Math.round(t * (BLOCKS.length - 1))))]
+  }).join('')
+}
+
+export interface Series {
+  name: string
+  points: {step: number; value: number}[]
+}
+
+const SERIES_COLOURS = [chalk.green, chalk.yellow, chalk.cyan, chalk.magenta, chalk.blue, chalk.red]
+
+/** A small ASCII line chart of several series over steps (one character column per bucket). */
+export function lineChart(series: readonly Series[], options: {width?: number; height?: number; title?: string} = {}): string {
+  const width = options.width ?? 60
+  const height = options.height ?? 12
+  const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.value))
+  if (all.length === 0) return chalk.dim('(no data)')
+  const minStep = Math.min(...all.map((p) => p.step))
+  const maxStep = Math.max(...all.map((p) => p.step))
+  let lo = Math.min(...all.map((p) => p.value))
+  let hi = Math.max(...all.map((p) => p.value))
+  if (hi === lo) { hi += 0.5; lo -= 0.5 }
+  const grid: string[][] = Array.from({length: height}, () => Array.from({length: width}, () => ' '))
+  series.forEach((s, si) => {
+    const colour = SERIES_COLOURS[si % SERIES_COLOURS.length]
+    const buckets = new Map<number, number[]>()
+    for (const p of s.points) {
+      if (!Number.isFinite(p.value)) continue
+      const x = maxStep === minStep ? 0 : Math.round(((p.step - minStep) / (maxStep - minStep)) * (width - 1))
+      buckets.set(x, [...(buckets.get(x) ?? []), p.value])
+    }
+    for (const [x, values] of buckets) {
+      const mean = values.reduce((a, b) => a + b, 0) / values.length
+      const y = height - 1 - Math.round(((mean - lo) / (hi - lo)) * (height - 1))
+      grid[y][x] = colour('•')
+    }
+  })
+  const label = (v: number) => formatValue(v).padStart(8)
+  const lines = grid.map((row, i) => {
+    const axis = i === 0 ? label(hi) : i === height - 1 ? label(lo) : ' '.repeat(8)
+    return `${chalk.dim(axis)} ${chalk.dim('│')}${row.join('')}`
+  })
+  lines.push(`${' '.repeat(9)}${chalk.dim('└' + '─'.repeat(width))}`)
+  lines.push(`${' '.repeat(10)}${chalk.dim(`step ${minStep}`)}${' '.repeat(Math.max(1, width - 12 - String(maxStep).length))}${chalk.dim(`step ${maxStep}`)}`)
+  const legend = series.map((s, si) => SERIES_COLOURS[si % SERIES_COLOURS.length](`• ${s.name}`)).join('   ')
+  return [options.title ? chalk.bold(options.title) : '', ...lines, `${' '.repeat(10)}${legend}`].filter((l) => l !== '').join('\n')
+}

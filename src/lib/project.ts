@@ -1,0 +1,207 @@
+// The project file (autolab.yaml): recipes (how to run a trainer) and host declarations.
+// Found at --project / AUTOLAB_PROJECT, else ./autolab.yaml; without one, the embedded default
+// (the toy recipe) applies, so `autolab demo` works on a fresh clone.
+import {existsSync, readFileSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {parse as parseYaml} from 'yaml'
+import {DEFAULT_CONFIG as TOY_DEFAULT_CONFIG} from '../../examples/toy-rl/config.js'
+import {type JsonObject, isPlainObject} from './config-merge.js'
+import {AutolabError} from './output/errors.js'
+import {isSafeName, templateVariables} from './shell.js'
+
+export interface ParamRange {
+  min?: number
+  max?: number
+}
+
+export interface Recipe {
+  name: string
+  /** Command template; placeholders: {node} {examples} {project_dir} {run_dir} {config}. */
+  command: string
+  /** The recipe's default config (from `config:` inline or `config_file:`). */
+  config: JsonObject
+  gpus: number
+  /** Parameters that may change in flight (dotted keys), with allowed ranges. */
+  hotParams: Record<string, ParamRange>
+  observationCadence: number
+  sampleCadence: number
+  /** Observations summarise the last `trendWindow` points of each metric. */
+  trendWindow: number
+  stallSeconds: number
+}
+
+export interface HostDecl {
+  name: string
+  kind: 'local' | 'ssh'
+  gpus: string[]
+}
+
+export interface Project {
+  /** Absolute path of the file, or null for the embedded default. */
+  file: string | null
+  dir: string
+  recipes: Record<string, Recipe>
+  hosts: Record<string, HostDecl>
+}
+
+export const TEMPLATE_VARIABLES = ['node', 'examples', 'project_dir', 'run_dir', 'config'] as const
+
+export const CADENCE_BOUNDS = {observation: {min: 1, max: 100_000}, sample: {min: 1, max: 1_000_000}} as const
+
+/** The package root (where package.json is), found from this module's location. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(resolve(dir, 'package.json')) && existsSync(resolve(dir, 'bin', 'run.js'))) return dir
+    dir = dirname(dir)
+  }
+  throw new AutolabError('INTERNAL', 'Cannot find the autolab package root.')
+}
+
+/** The example project file `init` writes; also the embedded default when no file exists. */
+export function exampleProjectYaml(): string {
+  const config = JSON.stringify(TOY_DEFAULT_CONFIG, null, 2).split('\n').map((l) => `      ${l}`).join('\n').trimStart()
+  return `# autolab project file: recipes say how to run a trainer; hosts say where.
+# Docs: docs/trainer-contract.md and README.md.
+hosts:
+  local:
+    kind: local
+    # GPU ids this host offers; each run gets its recipe's \`gpus\` of them in CUDA_VISIBLE_DEVICES.
+    gpus: []
+
+recipes:
+  toy:
+    # The built-in toy RL trainer (GRPO-style, CPU only). {node} and {examples} expand to this
+    # Node binary and autolab's compiled examples directory; every value is shell-quoted.
+    command: "{node} {examples}/toy-rl/train.js"
+    gpus: 0
+    # Parameters \`autolab modify\` may change in flight, with their allowed ranges.
+    hot_params:
+      learning_rate: {min: 0, max: 100000}
+      beta: {min: 0, max: 100}
+      temperature: {min: 0.01, max: 100}
+    observation_cadence: 10
+    sample_cadence: 50
+    trend_window: 20
+    stall_seconds: 120
+    config: ${config}
+`
+}
+
+export function loadProject(path?: string): Project {
+  const explicit = path ?? process.env.AUTOLAB_PROJECT
+  const file = explicit ? resolve(explicit) : resolve('autolab.yaml')
+  if (!existsSync(file)) {
+    if (explicit) throw new AutolabError('FILE_NOT_FOUND', `Project file ${file} does not exist.`, {suggestedAction: 'Run `autolab init` to write one, or fix --project.'})
+    return parseProject(exampleProjectYaml(), null)
+  }
+  return parseProject(readFileSync(file, 'utf8'), file)
+}
+
+export function parseProject(text: string, file: string | null): Project {
+  const where = file ?? '(embedded default project)'
+  let doc: unknown
+  try {
+    doc = parseYaml(text)
+  } catch (error) {
+    throw new AutolabError('INVALID_CONFIG', `${where}: not valid YAML: ${(error as Error).message}`, {details: {file: where}})
+  }
+  const bad = (field: string, why: string): never => {
+    throw new AutolabError('INVALID_CONFIG', `${where}: ${field}: ${why}`, {details: {file: where, field}})
+  }
+  if (!isPlainObject(doc)) bad('(top level)', 'must be a mapping with `recipes:`')
+  const top = doc as JsonObject
+  const dir = file ? dirname(file) : process.cwd()
+  const recipes: Record<string, Recipe> = {}
+  if (!isPlainObject(top.recipes)) bad('recipes', 'must be a mapping of recipe name to recipe')
+  for (const [name, raw] of Object.entries(top.recipes as JsonObject)) {
+    const field = `recipes.${name}`
+    if (!isSafeName(name)) bad(field, 'recipe names use letters, digits, ".", "_" and "-"')
+    if (!isPlainObject(raw)) bad(field, 'must be a mapping')
+    const r = raw as JsonObject
+    if (typeof r.command !== 'string' || r.command.trim() === '') bad(`${field}.command`, 'must be a non-empty string')
+    const unknownVars = templateVariables(r.command as string).filter((v) => !(TEMPLATE_VARIABLES as readonly string[]).includes(v))
+    if (unknownVars.length > 0) bad(`${field}.command`, `unknown placeholder {${unknownVars[0]}}; known: ${TEMPLATE_VARIABLES.map((v) => `{${v}}`).join(' ')}`)
+    let config: JsonObject = {}
+    if (r.config !== undefined && r.config_file !== undefined) bad(`${field}.config`, 'give either config or config_file, not both')
+    if (r.config !== undefined) {
+      if (!isPlainObject(r.config)) bad(`${field}.config`, 'must be a mapping')
+      config = r.config as JsonObject
+    } else if (r.config_file !== undefined) {
+      if (typeof r.config_file !== 'string') bad(`${field}.config_file`, 'must be a path')
+      config = readConfigFile(resolve(dir, r.config_file as string))
+    }
+    const hotParams: Record<string, ParamRange> = {}
+    if (r.hot_params !== undefined) {
+      if (!isPlainObject(r.hot_params)) bad(`${field}.hot_params`, 'must be a mapping of parameter to {min, max}')
+      for (const [param, range] of Object.entries(r.hot_params as JsonObject)) {
+        const rf = `${field}.hot_params.${param}`
+        if (range === null || range === true) { hotParams[param] = {}; continue }
+        if (!isPlainObject(range)) bad(rf, 'must be {min, max} (either may be omitted)')
+        const {min, max} = range as {min?: unknown; max?: unknown}
+        if (min !== undefined && typeof min !== 'number') bad(`${rf}.min`, 'must be a number')
+        if (max !== undefined && typeof max !== 'number') bad(`${rf}.max`, 'must be a number')
+        if (typeof min === 'number' && typeof max === 'number' && min > max) bad(rf, 'min is greater than max')
+        hotParams[param] = {min: min as number | undefined, max: max as number | undefined}
+      }
+    }
+    const int = (key: string, fallback: number, min: number, max: number): number => {
+      const v = r[key]
+      if (v === undefined) return fallback
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`${field}.${key}`, `must be an integer in [${min}, ${max}]`)
+      return v as number
+    }
+    recipes[name] = {
+      name,
+      command: r.command as string,
+      config,
+      gpus: int('gpus', 0, 0, 64),
+      hotParams,
+      observationCadence: int('observation_cadence', 10, CADENCE_BOUNDS.observation.min, CADENCE_BOUNDS.observation.max),
+      sampleCadence: int('sample_cadence', 50, CADENCE_BOUNDS.sample.min, CADENCE_BOUNDS.sample.max),
+      trendWindow: int('trend_window', 20, 2, 10_000),
+      stallSeconds: int('stall_seconds', 300, 1, 7 * 86_400),
+    }
+  }
+  const hosts: Record<string, HostDecl> = {}
+  if (top.hosts !== undefined) {
+    if (!isPlainObject(top.hosts)) bad('hosts', 'must be a mapping of host name to host')
+    for (const [name, raw] of Object.entries(top.hosts as JsonObject)) {
+      const field = `hosts.${name}`
+      if (!isSafeName(name)) bad(field, 'host names use letters, digits, ".", "_" and "-"')
+      if (!isPlainObject(raw)) bad(field, 'must be a mapping')
+      const h = raw as JsonObject
+      const kind = h.kind ?? (name === 'local' ? 'local' : undefined)
+      if (kind !== 'local') bad(`${field}.kind`, 'only `local` hosts are supported in this version')
+      if (h.gpus !== undefined && (!Array.isArray(h.gpus) || h.gpus.some((g) => !(typeof g === 'number' || (typeof g === 'string' && /^[A-Za-z0-9-]+$/.test(g)))))) {
+        bad(`${field}.gpus`, 'must be a list of GPU ids (numbers or ids such as GPU-uuid)')
+      }
+      hosts[name] = {name, kind: 'local', gpus: ((h.gpus as unknown[]) ?? []).map(String)}
+    }
+  }
+  return {file, dir, recipes, hosts}
+}
+
+export function getRecipe(project: Project, name: string): Recipe {
+  const recipe = project.recipes[name]
+  if (!recipe) {
+    throw new AutolabError('RECIPE_NOT_FOUND', `No recipe "${name}" in ${project.file ?? 'the embedded default project'}.`, {
+      details: {recipe: name, available: Object.keys(project.recipes)},
+    })
+  }
+  return recipe
+}
+
+/** Read a JSON or YAML file holding one object (for --config and config_file). */
+export function readConfigFile(path: string): JsonObject {
+  if (!existsSync(path)) throw new AutolabError('FILE_NOT_FOUND', `Config file ${path} does not exist.`, {details: {file: path}})
+  let value: unknown
+  try {
+    value = parseYaml(readFileSync(path, 'utf8')) // YAML is a superset of JSON
+  } catch (error) {
+    throw new AutolabError('INVALID_CONFIG', `${path}: not valid JSON/YAML: ${(error as Error).message}`, {details: {file: path}})
+  }
+  if (!isPlainObject(value)) throw new AutolabError('INVALID_CONFIG', `${path}: must hold one object (a mapping).`, {details: {file: path}})
+  return value
+}

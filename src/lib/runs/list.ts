@@ -1,0 +1,59 @@
+// Listing runs and assembling the `show` view.
+import type {Store} from '../store/open.js'
+import {latestObservation, type MetricStats, type ObservationView, runStats} from '../telemetry/history.js'
+import {getConfigBody, resolveRun, type RunView, runView} from './queries.js'
+
+export interface ListRunsOptions {
+  statuses?: string[]
+  recipe?: string
+  campaign?: string
+  limit?: number
+}
+
+export function listRuns(store: Store, options: ListRunsOptions = {}): RunView[] {
+  let query = store.db.selectFrom('runs').selectAll().orderBy('seq', 'desc')
+  if (options.statuses?.length) query = query.where('status', 'in', options.statuses)
+  if (options.recipe) query = query.where('recipe', '=', options.recipe)
+  if (options.campaign) query = query.where('campaign_id', '=', options.campaign)
+  if (options.limit) query = query.limit(options.limit)
+  return store.all(query).reverse().map(runView)
+}
+
+export interface CheckpointView {
+  step: number
+  path: string
+  bytes: number
+  created_at: string
+}
+
+export interface ConfigVersionView {
+  version: number
+  config_id: string
+  effective_step: number | null
+  created_at: string
+}
+
+export interface RunDetail extends RunView {
+  config: Record<string, unknown>
+  config_versions: ConfigVersionView[]
+  checkpoints: CheckpointView[]
+  latest_observation: ObservationView | null
+  stats: Record<string, MetricStats>
+  children: string[]
+}
+
+export function showRun(store: Store, ref: string): RunDetail {
+  const row = resolveRun(store, ref)
+  const checkpoints = store.all(store.db.selectFrom('checkpoints').select(['step', 'path', 'bytes', 'created_at']).where('run_id', '=', row.run_id).orderBy('step'))
+  const versions = store.all(store.db.selectFrom('run_configs').select(['version', 'config_id', 'effective_step', 'created_at']).where('run_id', '=', row.run_id).orderBy('version'))
+  const children = store.all(store.db.selectFrom('runs').select('run_id').where('parent_run_id', '=', row.run_id).orderBy('seq')).map((r) => r.run_id)
+  return {
+    ...runView(row),
+    config: getConfigBody(store, row.config_id),
+    config_versions: versions,
+    checkpoints,
+    latest_observation: latestObservation(store, row.run_id),
+    stats: runStats(store, row.run_id),
+    children,
+  }
+}

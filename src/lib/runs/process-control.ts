@@ -1,0 +1,56 @@
+// Stopping processes: wait for exit, escalate graceful stop → SIGTERM → SIGKILL.
+import type {Ctx} from '../context.js'
+import {AutolabError} from '../output/errors.js'
+import {updateControl} from './control.js'
+import {getRun} from './queries.js'
+import {syncRuns} from './sync.js'
+
+const POLL_MS = 50
+const KILL_WAIT_MS = 5000
+
+export type StoppedBy = 'no_process' | 'graceful' | 'sigterm' | 'sigkill'
+
+export async function waitForExit(ctx: Ctx, hostId: string, pid: number, runDir: string, timeoutMs: number): Promise<boolean> {
+  const executor = ctx.executor(hostId)
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (!await executor.isAlive(pid, runDir)) return true
+    if (Date.now() >= deadline) return false
+    await new Promise((r) => setTimeout(r, POLL_MS))
+  }
+}
+
+/** SIGKILL the run's process group and wait (bounded) until the wrapper is gone. */
+export async function killAndWait(ctx: Ctx, hostId: string, pid: number, runDir: string, timeoutMs = KILL_WAIT_MS): Promise<boolean> {
+  await ctx.executor(hostId).signalGroup(pid, runDir, 'KILL')
+  return waitForExit(ctx, hostId, pid, runDir, timeoutMs)
+}
+
+/**
+ * Escalate until the wrapper is gone: control.json `stop` (a contract-following trainer exits
+ * within a step), SIGTERM to the group after half the grace, SIGKILL after the other half.
+ * Then sync the run, so its last telemetry and its exit are recorded.
+ */
+export async function stopProcess(ctx: Ctx, runId: string, graceSeconds: number): Promise<StoppedBy> {
+  const run = getRun(ctx.store, runId)
+  const executor = ctx.executor(run.host_id)
+  const pid = run.pid
+  let stoppedBy: StoppedBy = 'no_process'
+  if (pid !== null && await executor.isAlive(pid, run.run_dir)) {
+    const halfGraceMs = (graceSeconds * 1000) / 2
+    await updateControl(ctx, runId, () => ({state: 'stop'}))
+    stoppedBy = 'graceful'
+    if (!await waitForExit(ctx, run.host_id, pid, run.run_dir, halfGraceMs)) {
+      stoppedBy = 'sigterm'
+      await executor.signalGroup(pid, run.run_dir, 'TERM')
+      if (!await waitForExit(ctx, run.host_id, pid, run.run_dir, halfGraceMs)) {
+        stoppedBy = 'sigkill'
+        if (!await killAndWait(ctx, run.host_id, pid, run.run_dir)) {
+          throw new AutolabError('TIMEOUT', `Run ${runId} (pid ${pid}) survived SIGKILL.`, {retryable: true})
+        }
+      }
+    }
+  }
+  await syncRuns(ctx, {runIds: [runId]})
+  return stoppedBy
+}

@@ -1,0 +1,72 @@
+// Reading runs: lookup by id or name, and the JSON view agents rely on.
+import {AutolabError} from '../output/errors.js'
+import type {Store} from '../store/open.js'
+import type {RunRow} from '../store/schema.js'
+
+/** Find a run by id (r12) or by name (the newest run with that name). */
+export function resolveRun(store: Store, ref: string): RunRow {
+  const byId = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', ref))
+  if (byId) return byId
+  const byName = store.first(store.db.selectFrom('runs').selectAll().where('name', '=', ref).orderBy('seq', 'desc').limit(1))
+  if (byName) return byName
+  throw new AutolabError('RUN_NOT_FOUND', `No run "${ref}".`, {details: {run: ref}})
+}
+
+export function getRun(store: Store, runId: string): RunRow {
+  const run = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', runId))
+  if (!run) throw new AutolabError('RUN_NOT_FOUND', `No run "${runId}".`, {details: {run: runId}})
+  return run
+}
+
+/** The stable JSON shape of a run in `runs`, `show` and results. Add keys; never rename. */
+export interface RunView {
+  run_id: string
+  name: string | null
+  status: string
+  step: number | null
+  parent_run_id: string | null
+  fork_step: number | null
+  host: string
+  recipe: string
+  campaign_id: string
+  gpus: string[]
+  pid: number | null
+  exit_code: number | null
+  error: string | null
+  config_id: string
+  run_dir: string
+  created_at: string
+  started_at: string | null
+  ended_at: string | null
+  synced_at: string | null
+}
+
+export function runView(row: RunRow): RunView {
+  return {
+    run_id: row.run_id,
+    name: row.name,
+    status: row.status,
+    step: row.step,
+    parent_run_id: row.parent_run_id,
+    fork_step: row.fork_step,
+    host: row.host_id,
+    recipe: row.recipe,
+    campaign_id: row.campaign_id,
+    gpus: JSON.parse(row.gpus) as string[],
+    pid: row.pid,
+    exit_code: row.exit_code,
+    error: row.error,
+    config_id: row.config_id,
+    run_dir: row.run_dir,
+    created_at: row.created_at,
+    started_at: row.started_at,
+    ended_at: row.ended_at,
+    synced_at: row.synced_at,
+  }
+}
+
+export function getConfigBody(store: Store, configId: string): Record<string, unknown> {
+  const row = store.first(store.db.selectFrom('configs').select('body').where('config_id', '=', configId))
+  if (!row) throw new AutolabError('INTERNAL', `Config ${configId} is missing from the store.`)
+  return JSON.parse(row.body) as Record<string, unknown>
+}

@@ -1,0 +1,26 @@
+// Crash recovery: an operation row left `started` by a process that no longer exists is rolled
+// back. Runs at the start of every command (one indexed query when there is nothing to do).
+import type {Ctx} from '../context.js'
+import {openOperations} from './journal.js'
+import {rollbackOperation} from './rollback.js'
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+export async function recoverAbandonedOperations(ctx: Ctx): Promise<string[]> {
+  const recovered: string[] = []
+  for (const op of openOperations(ctx.store)) {
+    if (op.pid === process.pid || processExists(op.pid)) continue
+    if (await rollbackOperation(ctx, op.op_id, new Error(`the autolab process (pid ${op.pid}) died during ${op.kind}`))) {
+      recovered.push(op.op_id)
+      ctx.warnings.push(`rolled back an interrupted ${op.kind} (operation ${op.op_id})`)
+    }
+  }
+  return recovered
+}

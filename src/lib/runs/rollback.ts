@@ -1,0 +1,60 @@
+// Undoing a journalled operation that did not commit: called by the process that failed, and by
+// recovery for operations whose process died. Every undo step is idempotent, and the operation
+// is claimed first (UPDATE … WHERE state/pid match) so two processes never undo it at once.
+import type {Ctx} from '../context.js'
+import {recordEvent} from '../events.js'
+import type {Store} from '../store/open.js'
+import {type OperationRow} from '../store/schema.js'
+import {getOperation, markRolledBack} from './journal.js'
+import {killAndWait, stopProcess} from './process-control.js'
+import {transition} from './state-machine.js'
+
+/** Claim an open operation for rollback: only one process wins. */
+function claim(store: Store, row: OperationRow): boolean {
+  return store.write(() => store.run(store.db.updateTable('operations').set({pid: process.pid})
+    .where('op_id', '=', row.op_id).where('state', '=', 'started').where('pid', '=', row.pid)).changes === 1)
+}
+
+export async function rollbackOperation(ctx: Ctx, opId: string, cause: unknown): Promise<boolean> {
+  const {store} = ctx
+  const row = getOperation(store, opId)
+  if (row.state !== 'started' || !claim(store, row)) return false
+  const reason = cause instanceof Error ? cause.message : String(cause)
+  if (row.run_id && (row.kind === 'launch' || row.kind === 'fork')) await undoNewRun(ctx, row.run_id, `${row.kind} rolled back: ${reason}`)
+  if (row.run_id && row.kind === 'kill') await finishKill(ctx, row.run_id)
+  store.write(() => {
+    markRolledBack(store, opId, reason, ctx.now())
+    recordEvent(store, {kind: 'rollback', time: ctx.now(), actor: ctx.actor, runId: row.run_id, args: {op_id: opId, op: row.kind, steps_done: JSON.parse(row.steps_done)}, result: {error: reason}})
+  })
+  return true
+}
+
+/** A run created by an operation that did not commit: no process, no directory, row `failed`. */
+async function undoNewRun(ctx: Ctx, runId: string, reason: string): Promise<void> {
+  const {store} = ctx
+  const run = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', runId))
+  if (!run) return
+  const executor = ctx.executor(run.host_id)
+  // A crash between spawn and saving the pid column leaves only the wrapper's pid file.
+  const pid = run.pid ?? await executor.readPid(run.run_dir)
+  if (pid !== null) await killAndWait(ctx, run.host_id, pid, run.run_dir)
+  await executor.removeRunDir(run.run_dir)
+  store.write(() => {
+    const current = store.first(store.db.selectFrom('runs').select('status').where('run_id', '=', runId))
+    if (current?.status === 'starting' || current?.status === 'running') {
+      transition(store, runId, current.status, 'failed', {error: reason, ended_at: ctx.now().toISOString()})
+    }
+  })
+}
+
+/** A kill cannot be undone once signals may have been sent: recovery finishes it instead. */
+async function finishKill(ctx: Ctx, runId: string): Promise<void> {
+  const {store} = ctx
+  const run = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', runId))
+  if (run?.status !== 'killing') return
+  await stopProcess(ctx, runId, 0)
+  store.write(() => {
+    const current = store.first(store.db.selectFrom('runs').select('status').where('run_id', '=', runId))
+    if (current?.status === 'killing') transition(store, runId, 'killing', 'killed', {ended_at: ctx.now().toISOString()})
+  })
+}

@@ -1,0 +1,157 @@
+// Sync: bring the store up to date with what the runs' hosts say. For each host, one probe of
+// all its live runs (new JSONL bytes, liveness, exit code); then, per run, one write
+// transaction that ingests the bytes, advances the offsets, records events and applies the exit.
+// Safe against concurrent syncs of the same run: offsets are re-read inside the transaction and
+// bytes another process already ingested are skipped; status changes go through transition().
+import type {Ctx} from '../context.js'
+import {recordEvent} from '../events.js'
+import type {RunProbe} from '../hosts/executor.js'
+import {TELEMETRY_FILES} from '../hosts/executor.js'
+import type {Store} from '../store/open.js'
+import type {RunRow} from '../store/schema.js'
+import {completeLines, type IngestEvent, ingestMetrics, ingestSamples, ingestTrainerEvents} from '../telemetry/ingest.js'
+import {type RunStatus, transition} from './state-machine.js'
+
+/** States whose process sync watches. `starting` belongs to its in-flight operation (or recovery). */
+export const PROBED_STATES: readonly RunStatus[] = ['running', 'pausing', 'killing']
+
+export interface SyncSummary {
+  runs: number
+  points: number
+  exited: {run_id: string; status: string; exit_code: number | null}[]
+}
+
+export interface SyncOptions {
+  runIds?: string[]
+  /** Only hosts of these kinds (the start-of-command sync touches local hosts only). */
+  hostKinds?: string[]
+}
+
+export async function syncRuns(ctx: Ctx, options: SyncOptions = {}): Promise<SyncSummary> {
+  const {store} = ctx
+  let query = store.db.selectFrom('runs').innerJoin('hosts', 'hosts.host_id', 'runs.host_id').selectAll('runs')
+    .where('runs.status', 'in', [...PROBED_STATES])
+  if (options.runIds?.length) query = query.where('runs.run_id', 'in', options.runIds)
+  if (options.hostKinds?.length) query = query.where('hosts.kind', 'in', options.hostKinds)
+  const runs = store.all(query)
+  const summary: SyncSummary = {runs: runs.length, points: 0, exited: []}
+  if (runs.length === 0) return summary
+
+  const byHost = new Map<string, RunRow[]>()
+  for (const run of runs) byHost.set(run.host_id, [...(byHost.get(run.host_id) ?? []), run])
+  for (const [hostId, hostRuns] of byHost) {
+    const executor = ctx.executor(hostId)
+    const offsets = loadOffsets(store, hostRuns.map((r) => r.run_id))
+    const probes = await executor.probe(hostRuns.map((r) => ({runId: r.run_id, runDir: r.run_dir, pid: r.pid, offsets: offsets.get(r.run_id) ?? {}})))
+    for (const probe of probes) {
+      const run = hostRuns.find((r) => r.run_id === probe.runId)!
+      const sizes = await checkpointSizes(probe, (path) => executor.pathBytes(path), run.run_dir)
+      const applied = store.write(() => applyProbe(ctx, run, probe, offsets.get(run.run_id) ?? {}, sizes))
+      summary.points += applied.points
+      if (applied.exited) summary.exited.push(applied.exited)
+    }
+  }
+  return summary
+}
+
+function loadOffsets(store: Store, runIds: string[]): Map<string, Record<string, number>> {
+  const rows = store.all(store.db.selectFrom('ingest_offsets').selectAll().where('run_id', 'in', runIds))
+  const map = new Map<string, Record<string, number>>()
+  for (const row of rows) map.set(row.run_id, {...map.get(row.run_id), [row.file]: row.offset})
+  return map
+}
+
+/** Sizes of newly announced checkpoints that did not state their bytes (read outside the transaction). */
+async function checkpointSizes(probe: RunProbe, pathBytes: (path: string) => Promise<number>, runDir: string): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>()
+  const data = probe.deltas['events.jsonl']
+  if (!data) return sizes
+  for (const line of completeLines(data).lines) {
+    try {
+      const e = JSON.parse(line) as {type?: string; path?: string; bytes?: number}
+      if (e.type === 'checkpoint' && typeof e.path === 'string' && typeof e.bytes !== 'number') {
+        const path = e.path.startsWith('/') ? e.path : `${runDir}/${e.path}`
+        sizes.set(path, await pathBytes(path))
+      }
+    } catch {
+      // malformed lines are counted by ingest
+    }
+  }
+  return sizes
+}
+
+interface Applied {
+  points: number
+  exited: SyncSummary['exited'][number] | null
+}
+
+function applyProbe(ctx: Ctx, probedRun: RunRow, probe: RunProbe, requested: Record<string, number>, sizes: Map<string, number>): Applied {
+  const {store} = ctx
+  const now = ctx.now()
+  const run = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', probedRun.run_id))
+  if (!run || !(PROBED_STATES as readonly string[]).includes(run.status)) return {points: 0, exited: null}
+  const current = loadOffsets(store, [run.run_id]).get(run.run_id) ?? {}
+  const events: IngestEvent[] = []
+  let points = 0
+  let lastStep = run.step
+  let badLines = 0
+  for (const file of TELEMETRY_FILES) {
+    const delta = probe.deltas[file]
+    if (!delta) continue
+    // Skip bytes another process ingested since our probe read them.
+    const from = current[file] ?? 0
+    const skip = from - (requested[file] ?? 0)
+    if (skip < 0 || skip >= delta.length) continue
+    const data = delta.subarray(skip)
+    const result = file === 'metrics.jsonl'
+      ? ingestMetrics(store, run, data, lastObservedStep(store, run.run_id))
+      : file === 'samples.jsonl'
+        ? ingestSamples(store, run, data)
+        : ingestTrainerEvents(store, run, data, (path) => sizes.get(path) ?? 0, now)
+    if (result.consumed === 0) continue
+    store.prepare('INSERT INTO ingest_offsets (run_id, file, offset) VALUES (?, ?, ?) ON CONFLICT (run_id, file) DO UPDATE SET offset = excluded.offset')
+      .run(run.run_id, file, from + result.consumed)
+    points += result.points
+    badLines += result.badLines
+    events.push(...result.events)
+    if (result.lastStep !== null) lastStep = Math.max(lastStep ?? result.lastStep, result.lastStep)
+  }
+  store.run(store.db.updateTable('runs').set({step: lastStep, synced_at: now.toISOString()}).where('run_id', '=', run.run_id))
+  for (const event of events) {
+    recordEvent(store, {kind: event.kind, time: now, actor: 'system', runId: run.run_id, args: event.data})
+  }
+  if (badLines > 0) ctx.warnings.push(`run ${run.run_id}: skipped ${badLines} malformed telemetry line(s)`)
+  const exited = applyExit(ctx, run, probe)
+  return {points, exited}
+}
+
+/** Turn an ended process into a terminal (or paused) state, with exit code and stderr tail. */
+function applyExit(ctx: Ctx, run: RunRow, probe: RunProbe): Applied['exited'] {
+  if (probe.exitCode === null && probe.alive) return null
+  const {store} = ctx
+  const now = ctx.now()
+  const status = run.status as RunStatus
+  const code = probe.exitCode
+  let to: RunStatus
+  let error: string | null = null
+  if (status === 'killing') to = 'killed'
+  else if (code === null) {
+    to = 'lost'
+    error = `The process disappeared without an exit code.${probe.stderrTail ? `\n${probe.stderrTail}` : ''}`
+  } else if (code === 0) to = status === 'pausing' ? 'paused' : 'completed'
+  else {
+    to = 'failed'
+    error = probe.stderrTail ?? `exit code ${code}`
+  }
+  transition(store, run.run_id, status, to, {exit_code: code, error, ended_at: now.toISOString()})
+  recordEvent(store, {kind: 'run_exited', time: now, actor: 'system', runId: run.run_id, args: {status: to, exit_code: code, step: run.step}, result: error ? {error} : null})
+  if (to === 'failed' || to === 'lost') {
+    recordEvent(store, {kind: 'anomaly', time: now, actor: 'system', runId: run.run_id, args: {type: 'crash', exit_code: code, status: to, step: run.step}})
+  }
+  return {run_id: run.run_id, status: to, exit_code: code}
+}
+
+function lastObservedStep(store: Store, runId: string): number | null {
+  const row = store.prepare('SELECT max(step) AS step FROM observations WHERE run_id = ?').get(runId) as {step: number | null}
+  return row.step
+}

@@ -1,0 +1,37 @@
+// The status bar carried by every response: what is running, what capacity is left, what the
+// agent should know (warnings) and how old the data it is reading is.
+import type {Ctx} from './context.js'
+import {DEFAULT_CAMPAIGN} from './store/seed.js'
+
+export interface StatusBar {
+  runs: {running: number; starting: number; queued: number; paused: number; pausing: number; killing: number}
+  gpus: {free: number; total: number}
+  campaign: string
+  warnings: string[]
+  /** Per host: seconds since the oldest last sync among its live runs (null: nothing live). */
+  staleness: Record<string, number | null>
+}
+
+export function emptyStatusBar(warnings: string[] = []): StatusBar {
+  return {runs: {running: 0, starting: 0, queued: 0, paused: 0, pausing: 0, killing: 0}, gpus: {free: 0, total: 0}, campaign: DEFAULT_CAMPAIGN, warnings, staleness: {}}
+}
+
+export function statusBar(ctx: Ctx): StatusBar {
+  const {store} = ctx
+  const bar = emptyStatusBar([...ctx.warnings])
+  const counts = store.prepare("SELECT status, count(*) AS n FROM runs WHERE status IN ('running','starting','queued','paused','pausing','killing') GROUP BY status").all() as {status: keyof StatusBar['runs']; n: number}[]
+  for (const {status, n} of counts) bar.runs[status] = n
+  const hosts = store.prepare('SELECT host_id, gpus FROM hosts').all() as {host_id: string; gpus: string}[]
+  const live = store.prepare("SELECT host_id, gpus, synced_at, started_at FROM runs WHERE status IN ('running','starting','pausing','killing')").all() as {host_id: string; gpus: string; synced_at: string | null; started_at: string | null}[]
+  const now = ctx.now().getTime()
+  for (const host of hosts) {
+    const declared = JSON.parse(host.gpus) as string[]
+    const hostRuns = live.filter((r) => r.host_id === host.host_id)
+    const used = new Set(hostRuns.flatMap((r) => JSON.parse(r.gpus) as string[]))
+    bar.gpus.total += declared.length
+    bar.gpus.free += declared.filter((g) => !used.has(g)).length
+    const syncTimes = hostRuns.map((r) => Date.parse(r.synced_at ?? r.started_at ?? '') || now)
+    bar.staleness[host.host_id] = syncTimes.length === 0 ? null : Math.max(0, Math.round((now - Math.min(...syncTimes)) / 100) / 10)
+  }
+  return bar
+}

@@ -1,0 +1,179 @@
+// kysely table types. Column names are the JSON keys agents see (snake_case), so the store,
+// the output contract and the trainer contract speak the same words.
+import type {Generated, Insertable, Selectable} from 'kysely'
+
+export interface CampaignsTable {
+  campaign_id: string
+  name: string
+  goal: string | null
+  criterion: string | null
+  budget_gpu_seconds: number | null
+  deadline: string | null
+  /** active | finalized */
+  status: string
+  winner_run_id: string | null
+  summary: string | null
+  created_at: string
+}
+
+export interface HostsTable {
+  host_id: string
+  /** local | ssh | slurm */
+  kind: string
+  address: string | null
+  user: string | null
+  port: number | null
+  /** Work root on the host; run directories live in <root>/runs/<run id>. */
+  root: string
+  /** JSON array of GPU ids declared on the host. */
+  gpus: string
+  created_at: string
+}
+
+export interface RunsTable {
+  seq: Generated<number>
+  run_id: string
+  name: string | null
+  campaign_id: string
+  parent_run_id: string | null
+  fork_step: number | null
+  host_id: string
+  recipe: string
+  /** JSON array of the GPU ids given to the run. */
+  gpus: string
+  config_id: string
+  /** See src/lib/runs/state-machine.ts for the states and their transitions. */
+  status: string
+  pid: number | null
+  exit_code: number | null
+  /** Why a run failed or was lost; for failed runs, the tail of stderr. */
+  error: string | null
+  /** Latest step seen in metrics.jsonl. */
+  step: number | null
+  run_dir: string
+  observation_cadence: number
+  sample_cadence: number
+  /** JSON of the run's control.json as last written (the store is the source of its version). */
+  control: string
+  /** Observations summarise the last trend_window points of each metric. */
+  trend_window: number
+  /** A live run with no new step for this long is stalled (an anomaly). */
+  stall_seconds: number
+  created_at: string
+  started_at: string | null
+  ended_at: string | null
+  synced_at: string | null
+}
+
+export interface ConfigsTable {
+  /** sha256 of the canonical JSON body. */
+  config_id: string
+  body: string
+  created_at: string
+}
+
+export interface RunConfigsTable {
+  run_id: string
+  version: number
+  config_id: string
+  /** The step the version took effect at (acknowledged by the trainer); null until then. */
+  effective_step: number | null
+  created_at: string
+}
+
+export interface MetricPointsTable {
+  run_id: string
+  key: string
+  step: number
+  /** NULL stores NaN (SQLite has no NaN); +/-Infinity are stored as they are. */
+  value: number | null
+  time: number
+}
+
+export interface ObservationsTable {
+  run_id: string
+  step: number
+  time: number
+  /** JSON: {metric: {value, mean, std, slope, window}} */
+  metrics: string
+}
+
+export interface SamplesTable {
+  id: Generated<number>
+  run_id: string
+  step: number
+  prompt: string
+  completion: string
+  reward: number | null
+}
+
+export interface CheckpointsTable {
+  run_id: string
+  step: number
+  path: string
+  bytes: number
+  created_at: string
+}
+
+export interface EventsTable {
+  /** The cursor: strictly increasing, never reused. */
+  event_id: Generated<number>
+  time: string
+  campaign_id: string | null
+  run_id: string | null
+  kind: string
+  actor: string
+  reason: string | null
+  /** JSON */
+  args: string | null
+  /** JSON */
+  result: string | null
+}
+
+export interface OperationsTable {
+  op_id: string
+  kind: string
+  idempotency_key: string | null
+  /** sha256 of the canonical arguments, to tell a retry from a conflicting reuse of a key. */
+  args_hash: string
+  /** started | committed | rolled_back */
+  state: string
+  /** JSON array of completed step names, in order. */
+  steps_done: string
+  run_id: string | null
+  /** JSON result returned to the first caller, replayed for retries. */
+  result: string | null
+  error: string | null
+  pid: number
+  created_at: string
+  updated_at: string
+}
+
+export interface IngestOffsetsTable {
+  run_id: string
+  file: string
+  offset: number
+}
+
+export interface Database {
+  campaigns: CampaignsTable
+  hosts: HostsTable
+  runs: RunsTable
+  configs: ConfigsTable
+  run_configs: RunConfigsTable
+  metric_points: MetricPointsTable
+  observations: ObservationsTable
+  samples: SamplesTable
+  checkpoints: CheckpointsTable
+  events: EventsTable
+  operations: OperationsTable
+  ingest_offsets: IngestOffsetsTable
+}
+
+export type CampaignRow = Selectable<CampaignsTable>
+export type HostRow = Selectable<HostsTable>
+export type RunRow = Selectable<RunsTable>
+export type NewRun = Insertable<RunsTable>
+export type EventRow = Selectable<EventsTable>
+export type OperationRow = Selectable<OperationsTable>
+export type CheckpointRow = Selectable<CheckpointsTable>

@@ -1,0 +1,177 @@
+// Incremental ingest of a run's JSONL files. The caller hands over the bytes after the stored
+// offset; only complete lines are consumed (a trainer may be half way through a write), and the
+// new offset is returned so the caller can store it in the same transaction as the rows.
+// Observations (cadence-spaced window summaries) and NaN/Inf anomalies are computed here, at
+// ingest, so reads never recompute them.
+import {join} from 'node:path'
+import type {Store} from '../store/open.js'
+import {type Point, trendStats} from './trends.js'
+import {fromStored, parseMetricValue, toJsonNumber} from './values.js'
+
+export interface IngestRun {
+  run_id: string
+  run_dir: string
+  observation_cadence: number
+  trend_window: number
+}
+
+/** Something ingest noticed that becomes a decision-log event. */
+export interface IngestEvent {
+  kind: 'anomaly' | 'checkpoint' | 'modify_ack' | 'trainer_event'
+  step: number | null
+  data: Record<string, unknown>
+}
+
+export interface IngestResult {
+  consumed: number
+  lastStep: number | null
+  points: number
+  events: IngestEvent[]
+  badLines: number
+}
+
+const NEWLINE = 0x0a
+
+/** Split off complete lines; `consumed` is the byte count up to and including the last newline. */
+export function completeLines(data: Buffer): {lines: string[]; consumed: number} {
+  const end = data.lastIndexOf(NEWLINE)
+  if (end < 0) return {lines: [], consumed: 0}
+  const lines = data.subarray(0, end).toString('utf8').split('\n').filter((l) => l.trim() !== '')
+  return {lines, consumed: end + 1}
+}
+
+/** Rolling windows of recent points per metric, loaded lazily from the store. */
+class MetricWindows {
+  private readonly windows = new Map<string, Point[]>()
+
+  constructor(private readonly store: Store, private readonly run: IngestRun) {}
+
+  get(key: string): Point[] {
+    let window = this.windows.get(key)
+    if (!window) {
+      const rows = this.store.prepare('SELECT step, value FROM metric_points WHERE run_id = ? AND key = ? ORDER BY step DESC LIMIT ?')
+        .all(this.run.run_id, key, this.run.trend_window) as {step: number; value: number | null}[]
+      window = rows.reverse().map((r) => ({step: r.step, value: fromStored(r.value)}))
+      this.windows.set(key, window)
+    }
+    return window
+  }
+
+  push(key: string, point: Point): Point | undefined {
+    const window = this.get(key)
+    // A step logged again (after a resume) replaces the later part of the window.
+    while (window.length > 0 && window.at(-1)!.step >= point.step) window.pop()
+    const previous = window.at(-1)
+    window.push(point)
+    if (window.length > this.run.trend_window) window.shift()
+    return previous
+  }
+
+  entries(): IterableIterator<[string, Point[]]> {
+    return this.windows.entries()
+  }
+}
+
+export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastObservedStep: number | null): IngestResult {
+  const {lines, consumed} = completeLines(data)
+  const insertPoint = store.prepare('INSERT OR REPLACE INTO metric_points (run_id, key, step, value, time) VALUES (?, ?, ?, ?, ?)')
+  const insertObservation = store.prepare('INSERT OR REPLACE INTO observations (run_id, step, time, metrics) VALUES (?, ?, ?, ?)')
+  const windows = new MetricWindows(store, run)
+  const events: IngestEvent[] = []
+  let points = 0
+  let badLines = 0
+  let lastStep: number | null = null
+  let observed = lastObservedStep
+  for (const line of lines) {
+    let record: {step?: unknown; time?: unknown; metrics?: unknown}
+    try {
+      record = JSON.parse(line)
+    } catch {
+      badLines++
+      continue
+    }
+    const step = record.step
+    if (typeof step !== 'number' || !Number.isInteger(step) || typeof record.metrics !== 'object' || record.metrics === null) {
+      badLines++
+      continue
+    }
+    const time = typeof record.time === 'number' ? record.time : Date.now() / 1000
+    for (const [key, raw] of Object.entries(record.metrics as Record<string, unknown>)) {
+      const value = parseMetricValue(raw)
+      if (value === undefined) continue
+      insertPoint.run(run.run_id, key, step, Number.isNaN(value) ? null : value, time)
+      points++
+      const previous = windows.push(key, {step, value})
+      if (!Number.isFinite(value) && (previous === undefined || Number.isFinite(previous.value))) {
+        events.push({kind: 'anomaly', step, data: {type: Number.isNaN(value) ? 'nan' : 'inf', metric: key, step, value: toJsonNumber(value)}})
+      }
+    }
+    lastStep = lastStep === null ? step : Math.max(lastStep, step)
+    // An observation each time the step crosses a multiple of the cadence (robust to skipped steps).
+    const cadence = run.observation_cadence
+    if (observed === null || Math.floor(step / cadence) > Math.floor(observed / cadence)) {
+      insertObservation.run(run.run_id, step, time, JSON.stringify(observationAt(windows, step)))
+      observed = step
+    }
+  }
+  return {consumed, lastStep, points, events, badLines}
+}
+
+function observationAt(windows: MetricWindows, step: number): Record<string, unknown> {
+  const metrics: Record<string, unknown> = {}
+  for (const [key, window] of windows.entries()) {
+    const current = window.at(-1)
+    if (!current || current.step !== step) continue
+    const stats = trendStats(window)
+    metrics[key] = {value: toJsonNumber(current.value), mean: stats.mean, std: stats.std, slope: stats.slope, window: stats.n}
+  }
+  return metrics
+}
+
+export function ingestSamples(store: Store, run: IngestRun, data: Buffer): IngestResult {
+  const {lines, consumed} = completeLines(data)
+  const insert = store.prepare('INSERT INTO samples (run_id, step, prompt, completion, reward) VALUES (?, ?, ?, ?, ?)')
+  let badLines = 0
+  for (const line of lines) {
+    try {
+      const s = JSON.parse(line) as {step?: unknown; prompt?: unknown; completion?: unknown; reward?: unknown}
+      if (typeof s.step !== 'number') throw new Error('no step')
+      const reward = parseMetricValue(s.reward)
+      insert.run(run.run_id, s.step, String(s.prompt ?? ''), String(s.completion ?? ''), reward === undefined || Number.isNaN(reward) ? null : reward)
+    } catch {
+      badLines++
+    }
+  }
+  return {consumed, lastStep: null, points: 0, events: [], badLines}
+}
+
+/** events.jsonl: checkpoints become rows (immutable once announced), acknowledgements events. */
+export function ingestTrainerEvents(store: Store, run: IngestRun, data: Buffer, checkpointBytes: (path: string) => number, now: Date): IngestResult {
+  const {lines, consumed} = completeLines(data)
+  const insertCheckpoint = store.prepare('INSERT OR IGNORE INTO checkpoints (run_id, step, path, bytes, created_at) VALUES (?, ?, ?, ?, ?)')
+  const events: IngestEvent[] = []
+  let badLines = 0
+  for (const line of lines) {
+    let e: {type?: unknown; step?: unknown; path?: unknown; bytes?: unknown; version?: unknown; applied?: unknown}
+    try {
+      e = JSON.parse(line)
+    } catch {
+      badLines++
+      continue
+    }
+    const step = typeof e.step === 'number' ? e.step : null
+    if (e.type === 'checkpoint' && step !== null && typeof e.path === 'string') {
+      const path = e.path.startsWith('/') ? e.path : join(run.run_dir, e.path)
+      const bytes = typeof e.bytes === 'number' ? e.bytes : checkpointBytes(path)
+      const added = insertCheckpoint.run(run.run_id, step, path, bytes, now.toISOString()).changes === 1
+      if (added) events.push({kind: 'checkpoint', step, data: {step, path, bytes}})
+    } else if (e.type === 'control_ack' && step !== null) {
+      events.push({kind: 'modify_ack', step, data: {version: e.version ?? null, step, applied: e.applied ?? {}}})
+    } else if (typeof e.type === 'string') {
+      events.push({kind: 'trainer_event', step, data: e as Record<string, unknown>})
+    } else {
+      badLines++
+    }
+  }
+  return {consumed, lastStep: null, points: 0, events, badLines}
+}
