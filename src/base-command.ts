@@ -1,7 +1,9 @@
 // The base of every command: parse, open the context, sync local runs, execute, print the
 // result — one JSON document with --json, readable text otherwise — and turn any error into
 // the error envelope with its stable code and exit class. No stack trace without --debug.
-import {Command, Flags, type Interfaces} from '@oclif/core'
+import {Command} from '@oclif/core/command'
+import * as Flags from '@oclif/core/flags'
+import type * as Interfaces from '@oclif/core/interfaces'
 import {type Ctx, openContext} from './lib/context.js'
 import {errorEnvelope, successEnvelope, toJson} from './lib/output/envelope.js'
 import {AutolabError, toAutolabError} from './lib/output/errors.js'

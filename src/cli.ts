@@ -23,4 +23,5 @@ export const COMMANDS = {
   sync: Sync,
 }
 
-export {execute} from '@oclif/core'
+// Imported from its own module: @oclif/core's index loads everything, at ~30 ms per start.
+export {execute} from '@oclif/core/execute'

@@ -1,4 +1,5 @@
-import {Flags, type Interfaces} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
+import type * as Interfaces from '@oclif/core/interfaces'
 import chalk from 'chalk'
 import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'

@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {existsSync, writeFileSync} from 'node:fs'
 import {resolve} from 'node:path'
 import {AutolabCommand, type Parsed} from '../base-command.js'

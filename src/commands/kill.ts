@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {AutolabCommand, mutationFlags, type Parsed} from '../base-command.js'
 import {runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'

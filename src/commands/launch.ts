@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import chalk from 'chalk'
 import {AutolabCommand, mutationFlags, type Parsed} from '../base-command.js'
 import type {Ctx} from '../lib/context.js'

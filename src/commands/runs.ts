@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import * as Flags from '@oclif/core/flags'
 import {AutolabCommand, type Parsed} from '../base-command.js'
 import {statusFlag} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'

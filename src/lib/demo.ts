@@ -7,7 +7,7 @@ import {getRun} from './runs/queries.js'
 import {stopProcess} from './runs/process-control.js'
 import {isTerminal} from './runs/state-machine.js'
 import {syncRuns} from './runs/sync.js'
-import {metricPoints} from './telemetry/history.js'
+import {metricPoints, metricSeries} from './telemetry/history.js'
 import {trendStats} from './telemetry/trends.js'
 
 export interface DemoOptions {
@@ -88,6 +88,6 @@ export async function runDemo(ctx: Ctx, options: DemoOptions): Promise<DemoResul
 
 function progressOf(ctx: Ctx, runId: string, name: string, maxSteps: number): DemoRunProgress {
   const run = getRun(ctx.store, runId)
-  const reward = ctx.store.prepare("SELECT value FROM metric_points WHERE run_id = ? AND key = 'reward' ORDER BY step DESC LIMIT 1").get(runId) as {value: number | null} | undefined
-  return {run_id: runId, name, status: run.status, step: run.step, max_steps: maxSteps, reward: reward?.value ?? null}
+  const latest = metricSeries(ctx.store, runId, ['reward'], {last: 1}).get('reward')!.at(-1)
+  return {run_id: runId, name, status: run.status, step: run.step, max_steps: maxSteps, reward: latest?.value ?? null}
 }

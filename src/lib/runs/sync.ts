@@ -103,11 +103,14 @@ function applyProbe(ctx: Ctx, probedRun: RunRow, probe: RunProbe, requested: Rec
     const skip = from - (requested[file] ?? 0)
     if (skip < 0 || skip >= delta.length) continue
     const data = delta.subarray(skip)
-    const result = file === 'metrics.jsonl'
-      ? ingestMetrics(store, run, data, lastObservedStep(store, run.run_id))
-      : file === 'samples.jsonl'
-        ? ingestSamples(store, run, data)
-        : ingestTrainerEvents(store, run, data, (path) => sizes.get(path) ?? 0, now)
+    let result
+    if (file === 'metrics.jsonl') {
+      result = ingestMetrics(store, run, data, lastObservedStep(store, run.run_id))
+    } else if (file === 'samples.jsonl') {
+      result = ingestSamples(store, run, data)
+    } else {
+      result = ingestTrainerEvents(store, run, data, (path) => sizes.get(path) ?? 0, now)
+    }
     if (result.consumed === 0) continue
     store.prepare('INSERT INTO ingest_offsets (run_id, file, offset) VALUES (?, ?, ?) ON CONFLICT (run_id, file) DO UPDATE SET offset = excluded.offset')
       .run(run.run_id, file, from + result.consumed)

@@ -81,13 +81,13 @@ export interface RunConfigsTable {
   created_at: string
 }
 
-export interface MetricPointsTable {
+export interface MetricStepsTable {
   run_id: string
-  key: string
   step: number
-  /** NULL stores NaN (SQLite has no NaN); +/-Infinity are stored as they are. */
-  value: number | null
+  /** The trainer's timestamp of the step (unix seconds). */
   time: number
+  /** The trainer's line as written: {"step","time","metrics":{name: value}}; non-finite values as "NaN", "Infinity", "-Infinity". */
+  record: string
 }
 
 export interface ObservationsTable {
@@ -161,7 +161,7 @@ export interface Database {
   runs: RunsTable
   configs: ConfigsTable
   run_configs: RunConfigsTable
-  metric_points: MetricPointsTable
+  metric_steps: MetricStepsTable
   observations: ObservationsTable
   samples: SamplesTable
   checkpoints: CheckpointsTable

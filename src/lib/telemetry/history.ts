@@ -1,7 +1,9 @@
-// Reading telemetry back: metric history pivoted by step, latest observation, curve statistics.
+// Reading telemetry back: metric history by step, latest observation, curve statistics.
+// Metrics are stored one row per step, the trainer's line as written (see migrations:
+// metric_steps); reads parse the rows in range and pick the requested keys.
 import type {Store} from '../store/open.js'
 import {curveStats, type CurveStats, lowerIsBetter, type Point} from './trends.js'
-import {fromStored, type JsonNumber, toJsonNumber} from './values.js'
+import {type JsonNumber, parseMetricValue, recordMetrics, toJsonNumber} from './values.js'
 
 export interface HistoryOptions {
   metrics?: string[]
@@ -16,46 +18,70 @@ export interface HistoryPoint {
   [metric: string]: JsonNumber
 }
 
-export function metricKeys(store: Store, runId: string): string[] {
-  const rows = store.prepare('SELECT DISTINCT key FROM metric_points WHERE run_id = ? ORDER BY key').all(runId) as {key: string}[]
-  return rows.map((r) => r.key)
+interface StepRow {
+  step: number
+  record: string
 }
 
-export function metricHistory(store: Store, runId: string, options: HistoryOptions = {}): {metrics: string[]; points: HistoryPoint[]} {
-  const metrics = options.metrics?.length ? options.metrics : metricKeys(store, runId)
+function stepRows(store: Store, runId: string, options: HistoryOptions): StepRow[] {
   const from = options.from ?? Number.MIN_SAFE_INTEGER
   const to = options.to ?? Number.MAX_SAFE_INTEGER
-  const byStep = new Map<number, HistoryPoint>()
-  for (const key of metrics) {
-    const rows = options.last === undefined
-      ? store.prepare('SELECT step, value FROM metric_points WHERE run_id = ? AND key = ? AND step BETWEEN ? AND ? ORDER BY step').all(runId, key, from, to)
-      : store.prepare('SELECT step, value FROM (SELECT step, value FROM metric_points WHERE run_id = ? AND key = ? AND step BETWEEN ? AND ? ORDER BY step DESC LIMIT ?) ORDER BY step').all(runId, key, from, to, options.last)
-    for (const row of rows as {step: number; value: number | null}[]) {
-      let point = byStep.get(row.step)
-      if (!point) {
-        point = {step: row.step} as HistoryPoint
-        byStep.set(row.step, point)
-      }
-      point[key] = toJsonNumber(fromStored(row.value))
+  if (options.last === undefined) {
+    return store.prepare('SELECT step, record FROM metric_steps WHERE run_id = ? AND step BETWEEN ? AND ? ORDER BY step').all(runId, from, to) as StepRow[]
+  }
+  const rows = store.prepare('SELECT step, record FROM metric_steps WHERE run_id = ? AND step BETWEEN ? AND ? ORDER BY step DESC LIMIT ?').all(runId, from, to, options.last) as StepRow[]
+  return rows.reverse()
+}
+
+/** Points of the requested metrics (all metrics present when none are named), by step. */
+export function metricHistory(store: Store, runId: string, options: HistoryOptions = {}): {metrics: string[]; points: HistoryPoint[]} {
+  const named = options.metrics?.length ? options.metrics : null
+  const seen = new Set<string>()
+  const points: HistoryPoint[] = []
+  for (const row of stepRows(store, runId, options)) {
+    const values = recordMetrics(row.record)
+    const point = {step: row.step} as HistoryPoint
+    let any = false
+    for (const key of named ?? Object.keys(values)) {
+      const value = parseMetricValue(values[key])
+      if (value === undefined) continue
+      point[key] = toJsonNumber(value)
+      seen.add(key)
+      any = true
+    }
+    if (any) points.push(point)
+  }
+  return {metrics: named ?? [...seen].sort(), points}
+}
+
+/** Points of the given metrics (all present when none are given), as numbers (NaN/Infinity restored). */
+export function metricSeries(store: Store, runId: string, keys?: readonly string[], options: HistoryOptions = {}): Map<string, Point[]> {
+  const series = new Map<string, Point[]>((keys ?? []).map((k) => [k, []]))
+  for (const row of stepRows(store, runId, options)) {
+    const values = recordMetrics(row.record)
+    for (const key of keys ?? Object.keys(values)) {
+      const value = parseMetricValue(values[key])
+      if (value === undefined) continue
+      let points = series.get(key)
+      if (!points) series.set(key, (points = []))
+      points.push({step: row.step, value})
     }
   }
-  let points = [...byStep.values()].sort((a, b) => a.step - b.step)
-  if (options.last !== undefined) points = points.slice(-options.last)
-  return {metrics, points}
+  return series
 }
 
 export function metricPoints(store: Store, runId: string, key: string): Point[] {
-  const rows = store.prepare('SELECT step, value FROM metric_points WHERE run_id = ? AND key = ? ORDER BY step').all(runId, key) as {step: number; value: number | null}[]
-  return rows.map((r) => ({step: r.step, value: fromStored(r.value)}))
+  return metricSeries(store, runId, [key]).get(key)!
 }
 
 export type MetricStats = Omit<CurveStats, 'best' | 'last'> & {best: JsonNumber | null; last: JsonNumber | null; higher_is_better: boolean}
 
 export function runStats(store: Store, runId: string): Record<string, MetricStats> {
   const stats: Record<string, MetricStats> = {}
-  for (const key of metricKeys(store, runId)) {
+  const series = metricSeries(store, runId)
+  for (const key of [...series.keys()].sort()) {
     const higher = !lowerIsBetter(key)
-    const s = curveStats(metricPoints(store, runId, key), higher)
+    const s = curveStats(series.get(key)!, higher)
     stats[key] = {...s, best: s.best === null ? null : toJsonNumber(s.best), last: s.last === null ? null : toJsonNumber(s.last), higher_is_better: higher}
   }
   return stats

@@ -6,7 +6,7 @@
 import {join} from 'node:path'
 import type {Store} from '../store/open.js'
 import {type Point, trendStats} from './trends.js'
-import {fromStored, parseMetricValue, toJsonNumber} from './values.js'
+import {parseMetricValue, recordMetrics, toJsonNumber} from './values.js'
 
 export interface IngestRun {
   run_id: string
@@ -40,25 +40,32 @@ export function completeLines(data: Buffer): {lines: string[]; consumed: number}
   return {lines, consumed: end + 1}
 }
 
-/** Rolling windows of recent points per metric, loaded lazily from the store. */
+/** Rolling windows of the recent points of each metric, seeded from the store on first use. */
 class MetricWindows {
   private readonly windows = new Map<string, Point[]>()
+  private seeded = false
 
   constructor(private readonly store: Store, private readonly run: IngestRun) {}
 
-  get(key: string): Point[] {
-    let window = this.windows.get(key)
-    if (!window) {
-      const rows = this.store.prepare('SELECT step, value FROM metric_points WHERE run_id = ? AND key = ? ORDER BY step DESC LIMIT ?')
-        .all(this.run.run_id, key, this.run.trend_window) as {step: number; value: number | null}[]
-      window = rows.reverse().map((r) => ({step: r.step, value: fromStored(r.value)}))
-      this.windows.set(key, window)
+  private seed(): void {
+    this.seeded = true
+    const rows = this.store.prepare('SELECT step, record FROM metric_steps WHERE run_id = ? ORDER BY step DESC LIMIT ?')
+      .all(this.run.run_id, this.run.trend_window) as {step: number; record: string}[]
+    for (const row of rows.reverse()) {
+      for (const [key, raw] of Object.entries(recordMetrics(row.record))) {
+        const value = parseMetricValue(raw)
+        if (value !== undefined) this.push(key, {step: row.step, value})
+      }
     }
-    return window
   }
 
   push(key: string, point: Point): Point | undefined {
-    const window = this.get(key)
+    if (!this.seeded) this.seed()
+    let window = this.windows.get(key)
+    if (!window) {
+      window = []
+      this.windows.set(key, window)
+    }
     // A step logged again (after a resume) replaces the later part of the window.
     while (window.length > 0 && window.at(-1)!.step >= point.step) window.pop()
     const previous = window.at(-1)
@@ -74,7 +81,8 @@ class MetricWindows {
 
 export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastObservedStep: number | null): IngestResult {
   const {lines, consumed} = completeLines(data)
-  const insertPoint = store.prepare('INSERT OR REPLACE INTO metric_points (run_id, key, step, value, time) VALUES (?, ?, ?, ?, ?)')
+  const upsertStep = store.prepare(`INSERT INTO metric_steps (run_id, step, time, record) VALUES (?, ?, ?, ?)
+    ON CONFLICT (run_id, step) DO UPDATE SET time = excluded.time, record = json_patch(record, excluded.record)`)
   const insertObservation = store.prepare('INSERT OR REPLACE INTO observations (run_id, step, time, metrics) VALUES (?, ?, ?, ?)')
   const windows = new MetricWindows(store, run)
   const events: IngestEvent[] = []
@@ -82,13 +90,20 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
   let badLines = 0
   let lastStep: number | null = null
   let observed = lastObservedStep
-  for (const line of lines) {
+  for (let line of lines) {
     let record: {step?: unknown; time?: unknown; metrics?: unknown}
     try {
       record = JSON.parse(line)
     } catch {
-      badLines++
-      continue
+      // Python's json writes bare NaN/Infinity (not JSON); accept them by quoting, as the SDKs do.
+      const repaired = line.replace(/(?<=[:,[]\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g, '"$1"')
+      try {
+        record = JSON.parse(repaired)
+        line = repaired
+      } catch {
+        badLines++
+        continue
+      }
     }
     const step = record.step
     if (typeof step !== 'number' || !Number.isInteger(step) || typeof record.metrics !== 'object' || record.metrics === null) {
@@ -99,13 +114,14 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
     for (const [key, raw] of Object.entries(record.metrics as Record<string, unknown>)) {
       const value = parseMetricValue(raw)
       if (value === undefined) continue
-      insertPoint.run(run.run_id, key, step, Number.isNaN(value) ? null : value, time)
       points++
       const previous = windows.push(key, {step, value})
       if (!Number.isFinite(value) && (previous === undefined || Number.isFinite(previous.value))) {
         events.push({kind: 'anomaly', step, data: {type: Number.isNaN(value) ? 'nan' : 'inf', metric: key, step, value: toJsonNumber(value)}})
       }
     }
+    // The line is stored as written: lossless, and re-serialising the numbers would cost more than the insert.
+    upsertStep.run(run.run_id, step, time, line)
     lastStep = lastStep === null ? step : Math.max(lastStep, step)
     // An observation each time the step crosses a multiple of the cadence (robust to skipped steps).
     const cadence = run.observation_cadence

@@ -1,6 +1,6 @@
 // Non-finite numbers across JSON: the trainer writes "NaN", "Infinity", "-Infinity" (JSON has
-// no such literals); SQLite stores NaN as NULL (it has no NaN) and ±Infinity as they are;
-// output shows them as the same strings, so a value is always a number or one of three strings.
+// no such literals), the store keeps the trainer's lines as written, and output shows the same
+// strings, so a metric value is always a number or one of three strings.
 
 export type JsonNumber = number | 'NaN' | 'Infinity' | '-Infinity'
 
@@ -13,8 +13,10 @@ export function parseMetricValue(raw: unknown): number | undefined {
   return undefined
 }
 
-export function fromStored(value: number | null): number {
-  return value === null ? Number.NaN : value
+/** The metrics object of a stored metric_steps record (the trainer's line). */
+export function recordMetrics(record: string): Record<string, unknown> {
+  const metrics = (JSON.parse(record) as {metrics?: unknown}).metrics
+  return typeof metrics === 'object' && metrics !== null ? (metrics as Record<string, unknown>) : {}
 }
 
 export function toJsonNumber(value: number): JsonNumber {

@@ -1,0 +1,106 @@
+// npm run bench: start-up and ingest figures, each beside its baseline, measured in one run.
+//   1. start-up: `node -e 0` vs `autolab runs --json` on a store of 1,000 runs and
+//      1,000,000 metric points (median of interleaved runs). Target: ≤ 2.0× node -e 0.
+//   2. ingest: points/s of the real ingest path (JSONL parse, upsert, observations) vs a bare
+//      prepared-statement insert of the same points. Target: ≥ 400k points/s.
+import {spawnSync} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {openStore} from '../dist/src/lib/store/open.js'
+import {ingestMetrics} from '../dist/src/lib/telemetry/ingest.js'
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15)
+const scratch = mkdtempSync(join(tmpdir(), 'autolab-bench-'))
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const ms = (x) => `${x.toFixed(1)} ms`
+
+function timeCommand(args) {
+  const start = process.hrtime.bigint()
+  const result = spawnSync(process.execPath, args, {stdio: ['ignore', 'pipe', 'pipe'], env: {...process.env, AUTOLAB_PROJECT: ''}})
+  const elapsed = Number(process.hrtime.bigint() - start) / 1e6
+  if (result.status !== 0) throw new Error(`${args.join(' ')} failed: ${result.stderr}`)
+  return elapsed
+}
+
+async function generateStore(path, runs, points) {
+  const store = await openStore(path)
+  const now = new Date().toISOString()
+  const control = JSON.stringify({version: 1, state: 'run', overrides: {}, save_at: [], observation_cadence: 10, sample_cadence: 50})
+  store.write(() => {
+    store.sqlite.prepare('INSERT INTO configs (config_id, body, created_at) VALUES (?, ?, ?)').run('c0', '{"learning_rate":0.05}', now)
+    const insertRun = store.sqlite.prepare(`INSERT INTO runs (seq, run_id, name, campaign_id, host_id, recipe, gpus, config_id, status, run_dir,
+      observation_cadence, sample_cadence, trend_window, stall_seconds, control, created_at, step, exit_code)
+      VALUES (?, ?, NULL, 'default', 'local', 'toy', '[]', 'c0', 'completed', ?, 10, 50, 20, 120, ?, ?, ?, 0)`)
+    for (let i = 1; i <= runs; i++) insertRun.run(i, `r${i}`, join(scratch, 'runs', `r${i}`), control, now, points / runs / 4)
+    const insertStep = store.sqlite.prepare('INSERT INTO metric_steps (run_id, step, time, record) VALUES (?, ?, ?, ?)')
+    const keys = ['loss', 'reward', 'kl', 'entropy']
+    const perRun = points / runs / keys.length
+    for (let r = 1; r <= runs; r++) {
+      for (let s = 1; s <= perRun; s++) insertStep.run(`r${r}`, s, 0, JSON.stringify({step: s, time: 0, metrics: Object.fromEntries(keys.map((k) => [k, Math.random()]))}))
+    }
+  })
+  store.close()
+}
+
+async function startup() {
+  const storePath = join(scratch, 'startup.db')
+  const t = Date.now()
+  await generateStore(storePath, 1000, 1_000_000)
+  console.log(`generated a store of 1,000 runs and 1,000,000 points in ${((Date.now() - t) / 1000).toFixed(1)} s`)
+  const cli = ['bin/run.js', 'runs', '--json', '--store', storePath]
+  timeCommand(cli) // warm the page cache and the code cache
+  const node = []
+  const autolab = []
+  for (let i = 0; i < ROUNDS; i++) {
+    node.push(timeCommand(['-e', '0']))
+    autolab.push(timeCommand(cli))
+  }
+  const ratio = median(autolab) / median(node)
+  console.log('\nstart-up (median of %d interleaved runs)', ROUNDS)
+  console.log(`  node -e 0                  ${ms(median(node))}`)
+  console.log(`  autolab runs --json        ${ms(median(autolab))}   ${ratio.toFixed(2)}× node -e 0 (target ≤ 2.0×) ${ratio <= 2 ? 'OK' : 'MISSED'}`)
+}
+
+async function ingest() {
+  const steps = 100_000
+  const keys = ['loss', 'reward', 'accuracy', 'kl', 'entropy', 'learning_rate', 'grad_norm', 'tokens', 'lr_scale', 'step_time']
+  const lines = []
+  for (let s = 1; s <= steps; s++) {
+    const metrics = {}
+    for (const k of keys) metrics[k] = Math.sin(s * 0.001 + k.length) + s * 1e-6
+    lines.push(JSON.stringify({step: s, time: 1.7e9 + s, metrics}))
+  }
+  const data = Buffer.from(`${lines.join('\n')}\n`)
+  const total = steps * keys.length
+
+  const store = await openStore(join(scratch, 'ingest.db'))
+  const run = {run_id: 'r1', run_dir: scratch, observation_cadence: 10, trend_window: 20}
+  let t = process.hrtime.bigint()
+  const result = store.write(() => ingestMetrics(store, run, data, null))
+  const ingestSeconds = Number(process.hrtime.bigint() - t) / 1e9
+  if (result.points !== total) throw new Error(`ingested ${result.points} of ${total}`)
+
+  // Baseline: the same rows written by a bare prepared INSERT, nothing parsed or computed.
+  const bare = await openStore(join(scratch, 'bare.db'))
+  const insert = bare.sqlite.prepare('INSERT INTO metric_steps (run_id, step, time, record) VALUES (?, ?, ?, ?)')
+  const rows = lines.map((l, i) => [i + 1, 1.7e9 + i + 1, l])
+  t = process.hrtime.bigint()
+  bare.write(() => {
+    for (const [step, time, metrics] of rows) insert.run('r1', step, time, metrics)
+  })
+  const bareSeconds = Number(process.hrtime.bigint() - t) / 1e9
+  const rate = total / ingestSeconds
+  console.log(`\ningest of ${total.toLocaleString()} points (${steps.toLocaleString()} JSONL lines × ${keys.length} metrics, observations every 10 steps)`)
+  console.log(`  bare INSERT of the rows    ${Math.round(total / bareSeconds).toLocaleString()} points/s`)
+  console.log(`  autolab ingest             ${Math.round(rate).toLocaleString()} points/s (target ≥ 400,000) ${rate >= 400_000 ? 'OK' : 'MISSED'}`)
+  store.close()
+  bare.close()
+}
+
+try {
+  await startup()
+  await ingest()
+} finally {
+  rmSync(scratch, {recursive: true, force: true})
+}

@@ -1,0 +1,47 @@
+import {describe, expect, it} from 'vitest'
+import {errorEnvelope, successEnvelope, toJson} from '../../src/lib/output/envelope.js'
+import {AutolabError, ERROR_CODES, EXIT, toAutolabError} from '../../src/lib/output/errors.js'
+import {emptyStatusBar} from '../../src/lib/status.js'
+
+describe('output envelope', () => {
+  it('success: ok, data, status', () => {
+    const env = JSON.parse(toJson(successEnvelope({run_id: 'r1'}, emptyStatusBar())))
+    expect(Object.keys(env)).toEqual(['ok', 'data', 'status'])
+    expect(env.ok).toBe(true)
+    expect(env.data).toEqual({run_id: 'r1'})
+    expect(Object.keys(env.status).sort()).toEqual(['campaign', 'gpus', 'runs', 'staleness', 'warnings'])
+  })
+
+  it('error: code, message, retryable, suggested_action, and no stack without debug', () => {
+    const error = new AutolabError('RUN_NOT_FOUND', 'No run "r9".', {details: {run: 'r9'}})
+    const env = JSON.parse(toJson(errorEnvelope(error, emptyStatusBar())))
+    expect(env.ok).toBe(false)
+    expect(env.error).toEqual({code: 'RUN_NOT_FOUND', message: 'No run "r9".', retryable: false, suggested_action: ERROR_CODES.RUN_NOT_FOUND.action, details: {run: 'r9'}})
+    expect(JSON.parse(toJson(errorEnvelope(error, emptyStatusBar(), true))).error.stack).toContain('AutolabError')
+  })
+
+  it('maps every code to one of the documented exit classes', () => {
+    const classes = new Set(Object.values(EXIT))
+    for (const [code, spec] of Object.entries(ERROR_CODES)) {
+      expect(classes.has(spec.exit), code).toBe(true)
+      expect(spec.exit).not.toBe(0)
+      expect(code).toMatch(/^[A-Z][A-Z_]+$/)
+    }
+    expect(new AutolabError('INVALID_ARGUMENT', 'x').exitCode).toBe(2)
+    expect(new AutolabError('RUN_NOT_FOUND', 'x').exitCode).toBe(3)
+    expect(new AutolabError('CONFLICT', 'x').exitCode).toBe(4)
+    expect(new AutolabError('NO_CAPACITY', 'x').exitCode).toBe(5)
+    expect(new AutolabError('BUDGET_EXHAUSTED', 'x').exitCode).toBe(6)
+    expect(new AutolabError('INTERNAL', 'x').exitCode).toBe(1)
+  })
+
+  it('classifies foreign errors', () => {
+    expect(toAutolabError(Object.assign(new Error('database is locked'), {code: 'SQLITE_BUSY'})).code).toBe('STORE_BUSY')
+    expect(toAutolabError(Object.assign(new Error('Nonexistent flag: --bogus\nSee more help with --help'), {oclif: {exit: 2}})).code).toBe('INVALID_ARGUMENT')
+    expect(toAutolabError(new TypeError('x is undefined')).code).toBe('INTERNAL')
+  })
+
+  it('never turns NaN or Infinity into null silently', () => {
+    expect(toJson({a: Number.NaN, b: Number.POSITIVE_INFINITY, c: Number.NEGATIVE_INFINITY})).toBe('{"a":"NaN","b":"Infinity","c":"-Infinity"}')
+  })
+})

@@ -1,0 +1,48 @@
+import {describe, expect, it} from 'vitest'
+import {exampleProjectYaml, getRecipe, parseProject} from '../../src/lib/project.js'
+
+const parseError = (text: string) => {
+  try {
+    parseProject(text, '/p/autolab.yaml')
+  } catch (error) {
+    return error as {code: string; message: string; details: {field: string}}
+  }
+  throw new Error('expected an error')
+}
+
+describe('project file', () => {
+  it('the example project parses and declares the toy recipe with hot params', () => {
+    const project = parseProject(exampleProjectYaml(), null)
+    const toy = getRecipe(project, 'toy')
+    expect(Object.keys(toy.hotParams).sort()).toEqual(['beta', 'learning_rate', 'temperature'])
+    expect(toy.config).toMatchObject({learning_rate: expect.any(Number), beta: expect.any(Number), temperature: expect.any(Number), group_size: expect.any(Number), seed: expect.any(Number), max_steps: expect.any(Number), save_every: expect.any(Number), step_time_ms: expect.any(Number), task: expect.any(Object)})
+    expect(project.hosts.local).toEqual({name: 'local', kind: 'local', gpus: []})
+  })
+
+  it.each([
+    ['recipes: {toy: {gpus: 1}}', 'recipes.toy.command'],
+    ['recipes: {toy: {command: "x {bogus}"}}', 'recipes.toy.command'],
+    ['recipes: {toy: {command: x, gpus: -1}}', 'recipes.toy.gpus'],
+    ['recipes: {toy: {command: x, hot_params: {lr: {min: 2, max: 1}}}}', 'recipes.toy.hot_params.lr'],
+    ['recipes: {toy: {command: x, hot_params: {lr: {min: "a"}}}}', 'recipes.toy.hot_params.lr.min'],
+    ['recipes: {toy: {command: x, config: [1]}}', 'recipes.toy.config'],
+    ['recipes: {"../x": {command: x}}', 'recipes.../x'],
+    ['recipes: [1]', 'recipes'],
+    ['hosts: {gpu1: {kind: ssh}}\nrecipes: {}', 'hosts.gpu1.kind'],
+    ['hosts: {local: {gpus: [{}]}}\nrecipes: {}', 'hosts.local.gpus'],
+  ])('%s → INVALID_CONFIG naming %s', (text, field) => {
+    const error = parseError(text)
+    expect(error.code).toBe('INVALID_CONFIG')
+    expect(error.details.field).toBe(field)
+    expect(error.message).toContain(field)
+  })
+
+  it('reports invalid YAML as INVALID_CONFIG', () => {
+    expect(parseError('recipes: {toy: [').code).toBe('INVALID_CONFIG')
+  })
+
+  it('an unknown recipe is RECIPE_NOT_FOUND listing the available ones', () => {
+    const project = parseProject(exampleProjectYaml(), null)
+    expect(() => getRecipe(project, 'grpo')).toThrow(expect.objectContaining({code: 'RECIPE_NOT_FOUND', details: {recipe: 'grpo', available: ['toy']}}))
+  })
+})
