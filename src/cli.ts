@@ -23,5 +23,6 @@ export const COMMANDS = {
   sync: Sync,
 }
 
+export {commandNotFound} from './not-found.js'
 // Imported from its own module: @oclif/core's index loads everything, at ~30 ms per start.
 export {execute} from '@oclif/core/execute'
