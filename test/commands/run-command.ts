@@ -1,0 +1,61 @@
+// Running a command class in-process, as oclif would, capturing its one JSON document.
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+export interface CommandOutput<T = any> {
+  exitCode: number
+  stdout: string
+  json: {ok: boolean; data: T; error: {code: string; message: string; retryable: boolean; suggested_action: string; details?: any}; status: any}
+}
+
+type Runnable = {run(argv: string[], root: string): Promise<unknown>}
+
+export async function runCommand<T = any>(command: Runnable, argv: string[]): Promise<CommandOutput<T>> {
+  const chunks: string[] = []
+  const write = process.stdout.write
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    chunks.push(String(chunk))
+    return true
+  }) as typeof process.stdout.write
+  process.exitCode = undefined
+  try {
+    await command.run([...argv, '--json'], ROOT)
+  } finally {
+    process.stdout.write = write
+  }
+  const exitCode = Number(process.exitCode ?? 0)
+  process.exitCode = undefined
+  const stdout = chunks.join('')
+  return {exitCode, stdout, json: JSON.parse(stdout)}
+}
+
+export function tempDir(prefix = 'autolab-cmd-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, {recursive: true, force: true})
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** Alive with the run's marker: the wrapper's command line names the run directory. */
+export function wrapperAlive(pid: number, runDir: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${runDir}/launch.sh`)
+  } catch {
+    return false
+  }
+}
