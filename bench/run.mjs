@@ -29,9 +29,9 @@ async function generateStore(path, runs, points) {
   const control = JSON.stringify({version: 1, state: 'run', overrides: {}, save_at: [], observation_cadence: 10, sample_cadence: 50})
   store.write(() => {
     store.sqlite.prepare('INSERT INTO configs (config_id, body, created_at) VALUES (?, ?, ?)').run('c0', '{"learning_rate":0.05}', now)
-    const insertRun = store.sqlite.prepare(`INSERT INTO runs (seq, run_id, name, campaign_id, host_id, recipe, gpus, config_id, status, run_dir,
+    const insertRun = store.sqlite.prepare(`INSERT INTO runs (seq, run_id, name, campaign_id, host_id, recipe, recipe_spec, gpus, config_id, status, run_dir,
       observation_cadence, sample_cadence, trend_window, stall_seconds, control, created_at, step, exit_code)
-      VALUES (?, ?, NULL, 'default', 'local', 'toy', '[]', 'c0', 'completed', ?, 10, 50, 20, 120, ?, ?, ?, 0)`)
+      VALUES (?, ?, NULL, 'default', 'local', 'toy', '{}', '[]', 'c0', 'completed', ?, 10, 50, 20, 120, ?, ?, ?, 0)`)
     for (let i = 1; i <= runs; i++) insertRun.run(i, `r${i}`, join(scratch, 'runs', `r${i}`), control, now, points / runs / 4)
     const insertStep = store.sqlite.prepare('INSERT INTO metric_steps (run_id, step, time, record) VALUES (?, ?, ?, ?)')
     const keys = ['loss', 'reward', 'kl', 'entropy']

@@ -59,6 +59,8 @@ export abstract class AutolabCommand<R extends object> extends Command {
       if (json) this.writeStdout(toJson(successEnvelope(result, status)))
       else this.writeStdout(`${this.render(result, ctx)}\n${statusLine(status)}`)
     } catch (thrown) {
+      // A parse error was handled here, not forgotten (oclif warns about unparsed commands).
+      this.parsed = true
       const error = toAutolabError(thrown)
       let status: StatusBar
       try {
@@ -92,4 +94,3 @@ function humanError(error: AutolabError, debug: boolean): string {
   return `${lines.filter(Boolean).join('\n')}\n`
 }
 
-export {AutolabError}

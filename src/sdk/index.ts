@@ -37,6 +37,11 @@ export interface ControlFile {
   overrides: Record<string, unknown>
   /** Steps at which a checkpoint must be saved (each once). */
   save_at: number[]
+  /**
+   * A checkpoint request id: whenever it increases, save a checkpoint after the next completed
+   * step (autolab's `fork` of a running run asks this way, not knowing the exact step). 0: none.
+   */
+  save_now: number
   /** Observation cadence in steps (informational for trainers). */
   observation_cadence: number
   /** Capture a sample every `sample_cadence` steps (see {@link TrainerRun.shouldSample}). */
@@ -57,7 +62,7 @@ export interface ControlUpdate {
    * {@link TrainerRun.acknowledge} with this `version`.
    */
   overrides: Record<string, unknown> | null
-  /** True when the polled step is listed in `save_at` and no checkpoint was saved for it yet. */
+  /** True when the polled step is listed in `save_at`, or `save_now` increased, and no checkpoint was saved for it yet. */
   saveNow: boolean
 }
 
@@ -78,6 +83,7 @@ export const DEFAULT_CONTROL: Readonly<ControlFile> = Object.freeze({
   state: 'run',
   overrides: {},
   save_at: [],
+  save_now: 0,
   observation_cadence: 10,
   sample_cadence: 50,
 })
@@ -182,6 +188,7 @@ export function parseControl(text: string): ControlFile {
     state,
     overrides: isRecord(raw.overrides) ? raw.overrides : {},
     save_at: Array.isArray(raw.save_at) ? raw.save_at.filter((s): s is number => typeof s === 'number' && Number.isInteger(s)) : [],
+    save_now: num(raw.save_now, 0),
     observation_cadence: num(raw.observation_cadence, DEFAULT_CONTROL.observation_cadence),
     sample_cadence: num(raw.sample_cadence, DEFAULT_CONTROL.sample_cadence),
   }
@@ -208,6 +215,7 @@ export class TrainerRun {
   private controlSig: string | null = null
   private current: ControlFile = {...DEFAULT_CONTROL, overrides: {}, save_at: []}
   private lastOverrideVersion = Number.NEGATIVE_INFINITY
+  private handledSaveNow = 0
   /** Dotted key → JSON of the value last returned by poll(). */
   private readonly returnedOverrides = new Map<string, string>()
   private readonly saved = new Set<number>()
@@ -327,8 +335,13 @@ export class TrainerRun {
         ;(overrides ??= {})[k] = v
       }
     }
-    const saveNow = c.save_at.includes(step) && !this.hasCheckpoint(step)
-    return {state: c.state, version: c.version, overrides, saveNow}
+    let saveNow = c.save_at.includes(step)
+    if (c.save_now > this.handledSaveNow) {
+      // Each request is answered once, by the first step polled after it.
+      this.handledSaveNow = c.save_now
+      saveNow = true
+    }
+    return {state: c.state, version: c.version, overrides, saveNow: saveNow && !this.hasCheckpoint(step)}
   }
 
   private refreshControl(): void {

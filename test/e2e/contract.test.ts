@@ -122,6 +122,19 @@ describe('error envelope: codes and exit classes', () => {
     expect(await sb.runs()).toEqual([])
   })
 
+  it('an unusable store is an internal-class error (exit 1) in the envelope, without a stack trace', async () => {
+    const sb = sandbox()
+    const notADatabase = join(sb.dir, 'garbage.db')
+    writeFileSync(notADatabase, 'this is not an SQLite database, not even close. '.repeat(100))
+    const r = await sb.run(['runs', '--json', '--store', notADatabase], {store: false})
+    const error = expectError(r, 'STORE_ERROR', 1)
+    expect(error.message).toContain(notADatabase)
+    const human = await sb.run(['runs', '--store', notADatabase], {store: false})
+    expect(human.exitCode).toBe(1)
+    expect(human.stderr).toMatch(/^Error \[STORE_ERROR\]: /m)
+    expectNoStackTrace(human)
+  })
+
   it('an unknown command with --json still answers with one JSON error document (UNKNOWN_COMMAND, exit 2)', async () => {
     const sb = sandbox()
     const r = await sb.run(['no-such-command', '--json'], {store: false})
@@ -147,6 +160,11 @@ describe('human output', () => {
     expect(badFlag.exitCode).toBe(EXIT.invalid)
     expect(badFlag.stderr).toMatch(/^Error \[INVALID_ARGUMENT\]: /m)
     expectNoStackTrace(badFlag)
+
+    const badCommand = await sb.run(['no-such-command'], {store: false})
+    expect(badCommand.exitCode).toBe(EXIT.invalid)
+    expect(badCommand.stderr).toMatch(/^Error \[UNKNOWN_COMMAND\]: /m)
+    expectNoStackTrace(badCommand)
   })
 
   it('success without --json is not JSON', async () => {

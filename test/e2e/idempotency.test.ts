@@ -1,9 +1,9 @@
 // Retrying a launch with the same --idempotency-key returns the first answer instead of acting
 // twice — sequentially and when the retries race; the same key with other arguments is a CONFLICT.
-import {readdirSync} from 'node:fs'
+import {existsSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {expectError, expectOk} from '../helpers/cli.js'
+import {type CliResult, expectError, expectNoStackTrace, expectOk, expectOneJsonDocument, waitFor} from '../helpers/cli.js'
 import {setArgs, useSandboxes} from '../helpers/sandbox.js'
 
 const sandbox = useSandboxes()
@@ -44,15 +44,63 @@ describe('launch --idempotency-key', () => {
     expect((await sb.runs()).map((r: any) => r.run_id)).toEqual([a.run_id, b.run_id])
   })
 
-  it('racing retries with one key launch one run and all answer with it', async () => {
+  it('racing retries with one key launch one run; every answer is that run or a retryable error', async () => {
     const sb = sandbox()
     // The store exists first, so the race is about the key, not about creating the database.
     await sb.ok(['status'])
     const results = await Promise.all([1, 2, 3].map(() => sb.json(launchArgs('k-race'))))
-    const ids = results.map((r) => expectOk(r).run_id)
-    expect(new Set(ids).size, `answers: ${ids.join(', ')}`).toBe(1)
-    const runs = await sb.runs()
-    expect(runs.map((r: any) => r.run_id)).toEqual([ids[0]])
-    expect(runDirs(sb.dir)).toEqual([ids[0]])
+    const ids = new Set<string>()
+    for (const r of results) {
+      const doc = expectOneJsonDocument(r)
+      expectNoStackTrace(r)
+      if (doc.ok) ids.add(doc.data.run_id)
+      else expect(doc.error.retryable, `a racing retry may only fail retryably: ${r.stdout}`).toBe(true)
+    }
+    expect(ids.size, `answers: ${[...ids].join(', ')}`).toBe(1)
+    const [id] = ids
+    // Retrying once the race is over replays the one run.
+    expect(expectOk(await sb.json(launchArgs('k-race'))).run_id).toBe(id)
+    expect((await sb.runs()).map((r: any) => r.run_id)).toEqual([id])
+    expect(runDirs(sb.dir)).toEqual([id])
+  })
+
+  it('a retry while the first attempt is still in flight fails as transient (retryable, exit 5), then replays it', async () => {
+    const sb = sandbox()
+    await sb.ok(['status'])
+    const first = sb.spawn([...launchArgs('k-inflight'), '--json'])
+    // Freeze the first attempt as soon as its run directory exists: reserved, not yet answered.
+    const runsDir = join(sb.dir, 'runs')
+    await waitFor(() => existsSync(runsDir) && readdirSync(runsDir).length > 0, {intervalMs: 1, timeoutMs: 15_000, message: 'the first run directory'})
+    process.kill(first.process.pid!, 'SIGSTOP')
+    // If the freeze caught the first attempt inside a store transaction, the retry waits on the
+    // store lock; after a bound it is stopped (killing an autolab process is safe) and this run
+    // of the test only checks the replay.
+    const retryProcess = sb.spawn([...launchArgs('k-inflight'), '--json'])
+    let retry: CliResult | undefined
+    try {
+      retry = await Promise.race([retryProcess.result, new Promise<undefined>((r) => setTimeout(r, 5000, undefined))])
+      if (retry === undefined) {
+        retryProcess.process.kill('SIGKILL')
+        await retryProcess.result.catch(() => undefined)
+      }
+    } finally {
+      process.kill(first.process.pid!, 'SIGCONT')
+    }
+    const firstRun = expectOk(await first.result)
+    if (process.env.E2E_PROBE) console.log('in-flight outcome:', retry === undefined ? 'blocked' : retry.json?.ok ? 'replay' : 'error')
+    if (retry !== undefined) {
+      const doc = expectOneJsonDocument(retry)
+      expectNoStackTrace(retry)
+      if (doc.ok) {
+        // The first attempt had already committed when it was frozen: a plain replay.
+        expect(doc.data.run_id).toBe(firstRun.run_id)
+      } else {
+        // The contract's exit classes: 5 is transient/retryable; 4 is a state conflict.
+        expect(doc.error.retryable, retry.stdout).toBe(true)
+        expect(retry.exitCode, `a retryable error must exit with the transient class 5: ${retry.stdout}`).toBe(5)
+      }
+    }
+    expect(expectOk(await sb.json(launchArgs('k-inflight'))).run_id).toBe(firstRun.run_id)
+    expect((await sb.runs()).map((r: any) => r.run_id)).toEqual([firstRun.run_id])
   })
 })

@@ -97,6 +97,7 @@ describe('runs', () => {
     const live = await sb.launch(LONG)
 
     const all = await sb.runs()
+    expect(nonSnakeKeys(all)).toEqual([])
     expect(all.map((r: any) => r.run_id)).toEqual([done.run_id, live.run_id])
     for (const r of all) {
       for (const key of ['run_id', 'status', 'step', 'parent_run_id', 'host']) expect(r, key).toHaveProperty(key)
@@ -147,12 +148,18 @@ describe('log', () => {
     expect(killEvent).toMatchObject({actor: 'bob', reason: 'enough', run_id: first.run_id})
     expect(killEvent.event_id).toBeGreaterThan(launchEvent.event_id)
 
-    // Nothing new since the cursor, then exactly what happened after it.
-    expect((await sb.ok(['log', '--since', String(log.cursor)])).events).toEqual([])
+    expect(nonSnakeKeys(log)).toEqual([])
+
+    // Nothing already read comes back after the cursor; what happens next does.
+    const quiet = await sb.ok(['log', '--since', String(log.cursor)])
+    for (const e of quiet.events) expect(e.event_id).toBeGreaterThan(log.cursor)
+    expect(quiet.events.filter((e: any) => e.kind === 'launch' || e.kind === 'kill')).toEqual([])
+    expect(quiet.cursor).toBeGreaterThanOrEqual(log.cursor)
     const second = await sb.launch(LONG, ['--reason', 'second'], {env: {AUTOLAB_ACTOR: 'carol'}})
     const since = await sb.ok(['log', '--since', String(log.cursor)])
     expect(since.events.length).toBeGreaterThan(0)
     for (const e of since.events) expect(e.event_id).toBeGreaterThan(log.cursor)
+    expect(since.events.filter((e: any) => e.kind === 'launch'), 'only the launch after the cursor').toHaveLength(1)
     expect(since.events.find((e: any) => e.kind === 'launch')).toMatchObject({actor: 'carol', reason: 'second', run_id: second.run_id})
     expect(since.cursor).toBeGreaterThan(log.cursor)
   })

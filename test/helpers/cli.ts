@@ -4,7 +4,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath} from 'node:url'
-import {execa} from 'execa'
+import {execa, type ResultPromise} from 'execa'
 import {expect} from 'vitest'
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -46,11 +46,14 @@ export interface CliOptions {
   timeoutMs?: number
 }
 
-/** Run `node bin/run.js …args` and capture everything. Never throws on a non-zero exit. */
-export async function runCli(args: string[], {cwd, env = {}, timeoutMs = 30_000}: CliOptions): Promise<CliResult> {
+/**
+ * Start `node bin/run.js …args` without waiting: `process` is the child (for signals), `result`
+ * resolves to the captured CliResult. Never rejects on a non-zero exit.
+ */
+export function spawnCli(args: string[], {cwd, env = {}, timeoutMs = 30_000}: CliOptions): {process: ResultPromise; result: Promise<CliResult>} {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AUTOLAB_')))
   const started = performance.now()
-  const r = await execa(process.execPath, [BIN, ...args], {
+  const child = execa(process.execPath, [BIN, ...args], {
     cwd,
     env: {...base, ...env},
     extendEnv: false,
@@ -59,15 +62,23 @@ export async function runCli(args: string[], {cwd, env = {}, timeoutMs = 30_000}
     timeout: timeoutMs,
     stripFinalNewline: false,
   })
-  const durationMs = performance.now() - started
-  if (r.timedOut) throw new Error(`autolab ${args.join(' ')} timed out after ${timeoutMs} ms\nstderr: ${r.stderr}`)
-  let json: unknown
-  try {
-    json = JSON.parse(String(r.stdout))
-  } catch {
-    json = undefined
-  }
-  return {args, exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), json, durationMs}
+  const result = child.then((r) => {
+    const durationMs = performance.now() - started
+    if (r.timedOut) throw new Error(`autolab ${args.join(' ')} timed out after ${timeoutMs} ms\nstderr: ${r.stderr}`)
+    let json: unknown
+    try {
+      json = JSON.parse(String(r.stdout))
+    } catch {
+      json = undefined
+    }
+    return {args, exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), json, durationMs}
+  })
+  return {process: child, result}
+}
+
+/** Run `node bin/run.js …args` and capture everything. Never throws on a non-zero exit. */
+export function runCli(args: string[], options: CliOptions): Promise<CliResult> {
+  return spawnCli(args, options).result
 }
 
 // eslint-disable-next-line no-control-regex

@@ -8,7 +8,7 @@ import {existsSync, mkdtempSync, realpathSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, afterEach, expect} from 'vitest'
-import {assertBuilt, type CliResult, expectOk, runCli, waitFor} from './cli.js'
+import {assertBuilt, type CliResult, expectOk, spawnCli, waitFor} from './cli.js'
 import {describeProcess, processesWithEnvironMarker} from './processes.js'
 
 export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'lost', 'killed'])
@@ -30,6 +30,8 @@ export interface Sandbox {
   runDir(runId: string): string
   /** `autolab …args --store <store>` in the sandbox. */
   run(args: string[], options?: RunOptions): Promise<CliResult>
+  /** Start `autolab …args --store <store>` without waiting for it. */
+  spawn(args: string[], options?: RunOptions): ReturnType<typeof spawnCli>
   /** The same with --json. */
   json(args: string[], options?: RunOptions): Promise<CliResult>
   /** --json, asserting a success envelope; returns data. */
@@ -58,10 +60,11 @@ function createSandbox(): Sandbox {
     store,
     mayHaveRuns: false,
     runDir: (runId) => join(dir, 'runs', runId),
-    run(args, {env = {}, store: withStore = true, cwd = dir, timeoutMs} = {}) {
+    spawn(args, {env = {}, store: withStore = true, cwd = dir, timeoutMs} = {}) {
       if (args[0] === 'launch' || args[0] === 'demo') sb.mayHaveRuns = true
-      return runCli(withStore ? [...args, '--store', store] : args, {cwd, timeoutMs, env: {AUTOLAB_E2E_SANDBOX: dir, ...env}})
+      return spawnCli(withStore ? [...args, '--store', store] : args, {cwd, timeoutMs, env: {AUTOLAB_E2E_SANDBOX: dir, ...env}})
     },
+    run: (args, options) => sb.spawn(args, options).result,
     json: (args, options) => sb.run([...args, '--json'], options),
     ok: async (args, options) => expectOk(await sb.json(args, options)),
     launch: (config, extra = [], options) => sb.ok(['launch', '--recipe', 'toy', ...setArgs(config), ...extra], options),

@@ -45,11 +45,20 @@ export interface Executor {
   isAlive(pid: number, runDir: string): Promise<boolean>
   /** Signal the run's whole process group; false if it was already gone. */
   signalGroup(pid: number, runDir: string, signal: GroupSignal): Promise<boolean>
+  /**
+   * Give `target` its own copy of the checkpoint directory `source`: hard links (constant time
+   * in checkpoint size) unless `copy` is set or links are impossible (another filesystem), then
+   * a full copy. The source files are made read-only first: a checkpoint is immutable once
+   * announced, and hard-linked files are shared, so neither run may alter them.
+   */
+  materializeCheckpoint(source: string, target: string, options: {copy: boolean}): Promise<{method: 'hardlink' | 'copy'; bytes: number; files: number}>
   /** Total size in bytes of the files under a path (a checkpoint directory). */
   pathBytes(path: string): Promise<number>
   /** The wrapper's pid file (its process group id), or null before the wrapper wrote it. */
   readPid(runDir: string): Promise<number | null>
   removeRunDir(runDir: string): Promise<void>
+  /** Names of the run directories under the host root (for doctor's orphan check). */
+  listRunDirs(): Promise<string[]>
 }
 
 /** Files the trainer appends to, in ingest order (events last: they refer to checkpoints). */

@@ -1,7 +1,7 @@
 // The local host: runs are processes on this machine, started through the sh wrapper.
 import {spawn} from 'node:child_process'
-import {closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {join, resolve} from 'node:path'
+import {chmodSync, closeSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {dirname, join, resolve} from 'node:path'
 import {AutolabError} from '../output/errors.js'
 import {safeName} from '../shell.js'
 import {type Executor, type GroupSignal, LAUNCH_WRAPPER, type LaunchSpec, type RunProbe, type RunProbeRequest, TELEMETRY_FILES} from './executor.js'
@@ -77,6 +77,52 @@ export class LocalExecutor implements Executor {
     }
   }
 
+  async materializeCheckpoint(source: string, target: string, options: {copy: boolean}): Promise<{method: 'hardlink' | 'copy'; bytes: number; files: number}> {
+    if (!existsSync(source)) throw new AutolabError('NO_CHECKPOINT', `Checkpoint directory ${source} is missing on host ${this.hostId}.`, {details: {path: source}})
+    const temp = `${target}.tmp-${process.pid}`
+    rmSync(temp, {recursive: true, force: true})
+    let method: 'hardlink' | 'copy' = options.copy ? 'copy' : 'hardlink'
+    const stats = {bytes: 0, files: 0}
+    const walk = (from: string, to: string): void => {
+      mkdirSync(to, {recursive: true})
+      for (const entry of readdirSync(from, {withFileTypes: true})) {
+        const src = join(from, entry.name)
+        const dst = join(to, entry.name)
+        if (entry.isDirectory()) {
+          walk(src, dst)
+          continue
+        }
+        chmodSync(src, statSync(src).mode & 0o555)
+        stats.bytes += statSync(src).size
+        stats.files++
+        if (method === 'hardlink') {
+          try {
+            linkSync(src, dst)
+            continue
+          } catch (error) {
+            // Another filesystem, or links not allowed: copy this file and every later one.
+            if (!['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP'].includes((error as NodeJS.ErrnoException).code ?? '')) throw error
+            method = 'copy'
+          }
+        }
+        copyFileSync(src, dst)
+        chmodSync(dst, statSync(dst).mode & 0o555)
+      }
+    }
+    walk(source, temp)
+    mkdirSync(dirname(target), {recursive: true})
+    renameSync(temp, target)
+    return {method, ...stats}
+  }
+
+  async listRunDirs(): Promise<string[]> {
+    try {
+      return readdirSync(join(this.root, 'runs'), {withFileTypes: true}).filter((e) => e.isDirectory()).map((e) => e.name)
+    } catch {
+      return []
+    }
+  }
+
   async pathBytes(path: string): Promise<number> {
     return dirBytes(path)
   }
@@ -91,6 +137,7 @@ export class LocalExecutor implements Executor {
   }
 
   async removeRunDir(runDir: string): Promise<void> {
+    // Checkpoint files are read-only; their directories are not, so removal works as usual.
     rmSync(runDir, {recursive: true, force: true})
   }
 }

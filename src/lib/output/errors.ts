@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   HOST_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No host with that name.', action: 'Declare the host in autolab.yaml.'},
   CAMPAIGN_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No campaign with that name.', action: 'List campaigns with `autolab status --json`.'},
   FILE_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'A file named by a flag does not exist.', action: 'Check the path.'},
+  CONFIG_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No config with that id.', action: 'Config ids are in `autolab show <run> --json`.'},
   NO_CHECKPOINT: {exit: EXIT.notFound, retryable: false, summary: 'The run has no usable checkpoint for that step.', action: 'Pick one of the available steps, or omit --step.'},
   INVALID_TRANSITION: {exit: EXIT.conflict, retryable: false, summary: 'The run is not in a state that allows this operation.', action: 'Check the run status with `autolab show <run> --json`.'},
   CONFLICT: {exit: EXIT.conflict, retryable: false, summary: 'The idempotency key was used with different arguments, or another process changed the run first.', action: 'Use a new idempotency key, or re-read the run and retry.'},

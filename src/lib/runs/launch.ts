@@ -5,18 +5,17 @@
 // A failure after reserve undoes what was done (see rollback.ts); so does the next autolab
 // process if this one dies half way.
 import {campaignForMutation} from '../campaigns.js'
-import {type JsonObject, applySets, canonicalJson, deepMerge, sha256} from '../config-merge.js'
+import {type JsonObject, applySets, deepMerge} from '../config-merge.js'
 import type {Ctx} from '../context.js'
 import {recordEvent} from '../events.js'
-import {type Recipe, getRecipe, packageRoot, readConfigFile} from '../project.js'
-import {expandTemplate, safeName} from '../shell.js'
+import {type Recipe, getRecipe, readConfigFile} from '../project.js'
+import {safeName} from '../shell.js'
 import type {Store} from '../store/open.js'
 import {LOCAL_HOST} from '../store/seed.js'
-import {allocateGpus} from './capacity.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, stepDone} from './journal.js'
 import {runView, type RunView, getRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
-import {commandScript, initialControl} from './run-files.js'
+import {insertRun, startRunProcess} from './start.js'
 import {transition} from './state-machine.js'
 
 export interface LaunchOptions {
@@ -46,14 +45,6 @@ export interface LaunchResult {
   replayed: boolean
 }
 
-/** Save a config body (content-addressed: equal configs are one row) and return its id. */
-export function saveConfig(store: Store, config: JsonObject, now: Date): string {
-  const body = canonicalJson(config)
-  const configId = sha256(body)
-  store.run(store.db.insertInto('configs').values({config_id: configId, body, created_at: now.toISOString()}).onConflict((oc) => oc.doNothing()))
-  return configId
-}
-
 export function resolveLaunchConfig(recipe: Recipe, configFile: string | undefined, sets: readonly string[]): JsonObject {
   const base = configFile ? deepMerge(recipe.config, readConfigFile(configFile)) : recipe.config
   return applySets(base, sets)
@@ -76,47 +67,17 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
     if (replay) return replay
     const campaign = campaignForMutation(store, options.campaign)
     syncDeclaredHost(ctx, hostId)
-    const gpus = allocateGpus(store, hostId, recipe.gpus)
-    const configId = saveConfig(store, config, now)
-    const seq = (store.first(store.db.selectFrom('runs').select((eb) => eb.fn.max('seq').as('seq')))?.seq ?? 0) + 1
-    const runId = `r${seq}`
-    store.run(store.db.insertInto('runs').values({
-      seq, run_id: runId, name: options.name ?? null, campaign_id: campaign.campaign_id, parent_run_id: null, fork_step: null,
-      host_id: hostId, recipe: recipe.name, gpus: JSON.stringify(gpus), config_id: configId, status: 'starting', pid: null,
-      exit_code: null, error: null, step: null, run_dir: executor.runDir(runId),
-      observation_cadence: recipe.observationCadence, sample_cadence: recipe.sampleCadence,
-      control: JSON.stringify(initialControl(recipe.observationCadence, recipe.sampleCadence)),
-      trend_window: recipe.trendWindow, stall_seconds: recipe.stallSeconds,
-      created_at: now.toISOString(), started_at: null, ended_at: null, synced_at: null,
-    }))
-    store.run(store.db.insertInto('run_configs').values({run_id: runId, version: 1, config_id: configId, effective_step: 0, created_at: now.toISOString()}))
+    const {runId} = insertRun(store, {recipe, projectDir: project.dir, config, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id, name: options.name}, now)
     const op = beginOperation(store, {kind: 'launch', key: options.idempotencyKey, hash, runId, now})
-    return {op, runId, gpus, configId}
+    return {op, runId}
   })
   if ('replayed' in reserved) return {...reserved.result, replayed: true}
-  const {op, runId, gpus} = reserved
+  const {op, runId} = reserved
   stepDone(store, op, 'reserve', now)
 
   try {
     // 2. spawn
-    const run = getRun(store, runId)
-    const command = expandTemplate(recipe.command, {
-      node: process.execPath,
-      examples: `${packageRoot()}/dist/examples`,
-      project_dir: project.dir,
-      run_dir: run.run_dir,
-      config: `${run.run_dir}/config.json`,
-    })
-    const {pid} = await executor.launch({
-      runId,
-      runDir: run.run_dir,
-      files: {
-        'config.json': `${JSON.stringify(config, null, 2)}\n`,
-        'control.json': `${run.control}\n`,
-        'command.sh': commandScript({runId, runDir: run.run_dir, resumeFrom: null, gpus}, command),
-      },
-    })
-    store.write(() => store.run(store.db.updateTable('runs').set({pid}).where('run_id', '=', runId)))
+    const pid = await startRunProcess(ctx, runId, {config, resumeFrom: null})
     stepDone(store, op, 'spawn', now)
 
     // 3. commit
@@ -127,7 +88,7 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
       recordEvent(store, {
         kind: 'launch', time: ctx.now(), actor: ctx.actor, runId, reason: options.reason ?? null,
         args: {recipe: recipe.name, sets: options.sets ?? [], config_file: options.configFile ?? null, name: options.name ?? null, host: hostId},
-        result: {run_id: runId, pid, config_id: result.config_id, gpus},
+        result: {run_id: runId, pid, config_id: result.config_id, gpus: result.gpus},
       })
       return result
     })

@@ -54,3 +54,14 @@ export async function stopProcess(ctx: Ctx, runId: string, graceSeconds: number)
   await syncRuns(ctx, {runIds: [runId]})
   return stoppedBy
 }
+
+/** Sync the given runs until `done` holds or the time is up; true when it held. */
+export async function syncUntil(ctx: Ctx, runIds: string[], done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    await syncRuns(ctx, {runIds})
+    if (done()) return true
+    if (Date.now() >= deadline) return false
+    await new Promise((r) => setTimeout(r, POLL_MS))
+  }
+}

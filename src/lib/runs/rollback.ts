@@ -6,8 +6,13 @@ import {recordEvent} from '../events.js'
 import type {Store} from '../store/open.js'
 import {type OperationRow} from '../store/schema.js'
 import {getOperation, markRolledBack} from './journal.js'
+import {updateControl} from './control.js'
+import {finishPause} from './pause.js'
 import {killAndWait, stopProcess} from './process-control.js'
+import {type ControlFile} from './run-files.js'
 import {transition} from './state-machine.js'
+
+const PAUSE_RECOVERY_TIMEOUT_MS = 10_000
 
 /** Claim an open operation for rollback: only one process wins. */
 function claim(store: Store, row: OperationRow): boolean {
@@ -22,6 +27,9 @@ export async function rollbackOperation(ctx: Ctx, opId: string, cause: unknown):
   const reason = cause instanceof Error ? cause.message : String(cause)
   if (row.run_id && (row.kind === 'launch' || row.kind === 'fork')) await undoNewRun(ctx, row.run_id, `${row.kind} rolled back: ${reason}`)
   if (row.run_id && row.kind === 'kill') await finishKill(ctx, row.run_id)
+  if (row.run_id && row.kind === 'pause') await finishPause(ctx, row.run_id, PAUSE_RECOVERY_TIMEOUT_MS)
+  if (row.run_id && row.kind === 'resume') await undoResume(ctx, row.run_id)
+  if (row.run_id && row.kind === 'modify') await undoModify(ctx, row.run_id, row.undo)
   store.write(() => {
     markRolledBack(store, opId, reason, ctx.now())
     recordEvent(store, {kind: 'rollback', time: ctx.now(), actor: ctx.actor, runId: row.run_id, args: {op_id: opId, op: row.kind, steps_done: JSON.parse(row.steps_done)}, result: {error: reason}})
@@ -57,4 +65,36 @@ async function finishKill(ctx: Ctx, runId: string): Promise<void> {
     const current = store.first(store.db.selectFrom('runs').select('status').where('run_id', '=', runId))
     if (current?.status === 'killing') transition(store, runId, 'killing', 'killed', {ended_at: ctx.now().toISOString()})
   })
+}
+
+/** A resume that did not commit: no process, back to `paused`. */
+async function undoResume(ctx: Ctx, runId: string): Promise<void> {
+  const {store} = ctx
+  const run = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', runId))
+  if (run?.status !== 'starting') return
+  // The pid column may still hold the pre-pause process if the crash came before it was saved.
+  for (const pid of new Set([run.pid, await ctx.executor(run.host_id).readPid(run.run_dir)])) {
+    if (pid !== null) await killAndWait(ctx, run.host_id, pid, run.run_dir)
+  }
+  await updateControl(ctx, runId, () => ({state: 'pause'}))
+  store.write(() => transition(store, runId, 'starting', 'paused', {pid: null, ended_at: ctx.now().toISOString()}))
+}
+
+export interface ModifyUndo {
+  /** The overrides in control.json before the modify. */
+  overrides: ControlFile['overrides']
+  /** The config version the modify added. */
+  config_version: number
+}
+
+/**
+ * A modify that did not commit: drop its config version and put the previous overrides back in
+ * control.json (with a new version, so a trainer that already applied the new values reverts).
+ */
+async function undoModify(ctx: Ctx, runId: string, undoJson: string | null): Promise<void> {
+  if (!undoJson) return
+  const undo = JSON.parse(undoJson) as ModifyUndo
+  const {store} = ctx
+  store.write(() => store.run(store.db.deleteFrom('run_configs').where('run_id', '=', runId).where('version', '=', undo.config_version)))
+  await updateControl(ctx, runId, () => ({overrides: undo.overrides}))
 }

@@ -6,12 +6,14 @@ export interface ControlFile {
   state: 'run' | 'pause' | 'stop'
   overrides: Record<string, unknown>
   save_at: number[]
+  /** Checkpoint request id: when it increases, the trainer saves after its next step. */
+  save_now: number
   observation_cadence: number
   sample_cadence: number
 }
 
 export function initialControl(observationCadence: number, sampleCadence: number): ControlFile {
-  return {version: 1, state: 'run', overrides: {}, save_at: [], observation_cadence: observationCadence, sample_cadence: sampleCadence}
+  return {version: 1, state: 'run', overrides: {}, save_at: [], save_now: 0, observation_cadence: observationCadence, sample_cadence: sampleCadence}
 }
 
 export interface TrainerEnv {

@@ -122,9 +122,10 @@ function applyProbe(ctx: Ctx, probedRun: RunRow, probe: RunProbe, requested: Rec
   store.run(store.db.updateTable('runs').set({step: lastStep, synced_at: now.toISOString()}).where('run_id', '=', run.run_id))
   for (const event of events) {
     recordEvent(store, {kind: event.kind, time: now, actor: 'system', runId: run.run_id, args: event.data})
+    if (event.kind === 'modify_ack') applyAcknowledgement(store, run.run_id, event.data.version, event.step)
   }
   if (badLines > 0) ctx.warnings.push(`run ${run.run_id}: skipped ${badLines} malformed telemetry line(s)`)
-  const exited = applyExit(ctx, run, probe)
+  const exited = applyExit(ctx, {...run, step: lastStep}, probe)
   return {points, exited}
 }
 
@@ -138,10 +139,13 @@ function applyExit(ctx: Ctx, run: RunRow, probe: RunProbe): Applied['exited'] {
   let to: RunStatus
   let error: string | null = null
   if (status === 'killing') to = 'killed'
+  // However a pausing trainer ended (its own checkpoint-and-exit, or signals because it ignores
+  // the contract), it resumes from its latest checkpoint.
+  else if (status === 'pausing') to = 'paused'
   else if (code === null) {
     to = 'lost'
     error = `The process disappeared without an exit code.${probe.stderrTail ? `\n${probe.stderrTail}` : ''}`
-  } else if (code === 0) to = status === 'pausing' ? 'paused' : 'completed'
+  } else if (code === 0) to = 'completed'
   else {
     to = 'failed'
     error = probe.stderrTail ?? `exit code ${code}`
@@ -157,4 +161,17 @@ function applyExit(ctx: Ctx, run: RunRow, probe: RunProbe): Applied['exited'] {
 function lastObservedStep(store: Store, runId: string): number | null {
   const row = store.prepare('SELECT max(step) AS step FROM observations WHERE run_id = ?').get(runId) as {step: number | null}
   return row.step
+}
+
+/**
+ * The trainer applied control version `version` at `step`: every config version carried by it
+ * (or by an earlier control version) took effect there, and the newest becomes the run's config.
+ */
+function applyAcknowledgement(store: Store, runId: string, version: unknown, step: number | null): void {
+  if (typeof version !== 'number' || step === null) return
+  store.run(store.db.updateTable('run_configs').set({effective_step: step})
+    .where('run_id', '=', runId).where('control_version', '<=', version).where('effective_step', 'is', null))
+  const newest = store.first(store.db.selectFrom('run_configs').select('config_id').where('run_id', '=', runId)
+    .where('effective_step', 'is not', null).orderBy('version', 'desc').limit(1))
+  if (newest) store.run(store.db.updateTable('runs').set({config_id: newest.config_id}).where('run_id', '=', runId))
 }

@@ -39,6 +39,8 @@ export interface RunsTable {
   fork_step: number | null
   host_id: string
   recipe: string
+  /** JSON of the recipe as launched ({command, gpus, hot_params}): resume and modify use it, whatever the project file says now. */
+  recipe_spec: string
   /** JSON array of the GPU ids given to the run. */
   gpus: string
   config_id: string
@@ -78,6 +80,8 @@ export interface RunConfigsTable {
   config_id: string
   /** The step the version took effect at (acknowledged by the trainer); null until then. */
   effective_step: number | null
+  /** The control.json version that carried this change to the trainer (hot-modify). */
+  control_version: number | null
   created_at: string
 }
 
@@ -143,6 +147,8 @@ export interface OperationsTable {
   run_id: string | null
   /** JSON result returned to the first caller, replayed for retries. */
   result: string | null
+  /** JSON: what rollback needs to undo the operation (e.g. the previous control.json). */
+  undo: string | null
   error: string | null
   pid: number
   created_at: string

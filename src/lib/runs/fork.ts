@@ -1,0 +1,168 @@
+// fork: a new run from a run's checkpoint, as one atomic, journalled operation.
+//   checkpoint  (exact step, nearest, the latest, or a fresh one requested from a running run)
+//   reserve     (one write transaction: child row `starting` with parent and fork step, config, journal)
+//   materialize (the checkpoint hard-linked into the child's run dir; read-only)
+//   spawn       (the child resumes from its own copy)
+//   commit      (child `running`, journal `committed`, decision-log event)
+// Any failure undoes the done steps in reverse (rollback.ts); a crash is undone by the next process.
+import {campaignForMutation} from '../campaigns.js'
+import {type JsonObject, applySets, deepMerge} from '../config-merge.js'
+import type {Ctx} from '../context.js'
+import {recordEvent} from '../events.js'
+import {AutolabError} from '../output/errors.js'
+import {readConfigFile} from '../project.js'
+import {safeName} from '../shell.js'
+import type {CheckpointRow, RunRow} from '../store/schema.js'
+import {checkpointAt, latestCheckpoint, noCheckpoint} from './checkpoints.js'
+import {updateControl} from './control.js'
+import {argsHash, beginOperation, checkIdempotency, commitOperation, stepDone} from './journal.js'
+import {type PauseResult, pauseRun} from './pause.js'
+import {syncUntil} from './process-control.js'
+import {getConfigBody, getRun, resolveRun} from './queries.js'
+import {rollbackOperation} from './rollback.js'
+import {insertRun, recipeOfRun, startRunProcess} from './start.js'
+import {transition} from './state-machine.js'
+
+export interface ForkOptions {
+  run: string
+  step?: number
+  nearest?: boolean
+  sets?: string[]
+  patchFile?: string
+  name?: string
+  host?: string
+  pauseParent?: boolean
+  copy?: boolean
+  reason?: string
+  idempotencyKey?: string
+  /** How long to wait for a running parent's fresh checkpoint. */
+  timeoutSeconds?: number
+}
+
+export interface ForkResult {
+  run_id: string
+  parent_run_id: string
+  fork_step: number
+  config_id: string
+  config: JsonObject
+  /** The child's own copy of the checkpoint (what AUTOLAB_RESUME_FROM points at). */
+  checkpoint: string
+  /** The parent's checkpoint it came from. */
+  source_checkpoint: string
+  materialized: 'hardlink' | 'copy'
+  checkpoint_bytes: number
+  status: string
+  pid: number | null
+  host: string
+  parent_status: string
+  replayed: boolean
+}
+
+const DEFAULT_TIMEOUT_SECONDS = 60
+
+export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResult> {
+  const {store} = ctx
+  const parent = resolveRun(store, options.run)
+  if (options.name !== undefined) safeName('run name', options.name)
+  const hostId = options.host ?? parent.host_id
+  if (hostId !== parent.host_id) {
+    throw new AutolabError('INVALID_ARGUMENT', `Forking across hosts (${parent.host_id} → ${hostId}) is not supported yet.`, {suggestedAction: 'Omit --host to fork on the parent\'s host.'})
+  }
+  const patch = options.patchFile ? readConfigFile(options.patchFile) : {}
+  const config = applySets(deepMerge(getConfigBody(store, parent.config_id), patch), options.sets ?? [])
+  const hash = argsHash('fork', {
+    parent: parent.run_id, step: options.step ?? null, nearest: options.nearest ?? false, config, name: options.name ?? null,
+    host: hostId, pause_parent: options.pauseParent ?? false, copy: options.copy ?? false,
+  })
+  // A retry must not ask the parent for another checkpoint: look the key up first.
+  const early = store.write(() => checkIdempotency<ForkResult>(store, options.idempotencyKey, 'fork', hash))
+  if (early) return {...early.result, replayed: true}
+
+  const source = await chooseCheckpoint(ctx, parent, options)
+  const recipe = recipeOfRun(parent)
+  const executor = ctx.executor(hostId)
+  const now = ctx.now()
+
+  const reserved = store.write(() => {
+    const replay = checkIdempotency<ForkResult>(store, options.idempotencyKey, 'fork', hash)
+    if (replay) return replay
+    const campaign = campaignForMutation(store, parent.campaign_id)
+    const {runId} = insertRun(store, {
+      recipe, projectDir: recipe.projectDir, config, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id,
+      name: options.name, parentRunId: parent.run_id, forkStep: source.step,
+    }, now)
+    const op = beginOperation(store, {kind: 'fork', key: options.idempotencyKey, hash, runId, now})
+    return {op, runId}
+  })
+  if ('replayed' in reserved) return {...reserved.result, replayed: true}
+  const {op, runId} = reserved
+  stepDone(store, op, 'reserve', now)
+
+  let result: ForkResult
+  try {
+    const child = getRun(store, runId)
+    const checkpoint = `${child.run_dir}/checkpoints/step-${source.step}`
+    const materialized = await executor.materializeCheckpoint(source.path, checkpoint, {copy: options.copy ?? false})
+    // The child owns its copy: it can be forked at the fork step too.
+    store.write(() => store.run(store.db.insertInto('checkpoints').values({run_id: runId, step: source.step, path: checkpoint, bytes: materialized.bytes, created_at: ctx.now().toISOString()})))
+    stepDone(store, op, 'materialize', now)
+
+    const pid = await startRunProcess(ctx, runId, {config, resumeFrom: checkpoint})
+    stepDone(store, op, 'spawn', now)
+
+    result = store.write(() => {
+      transition(store, runId, 'starting', 'running', {started_at: ctx.now().toISOString()})
+      const row = getRun(store, runId)
+      const forked: ForkResult = {
+        run_id: runId, parent_run_id: parent.run_id, fork_step: source.step, config_id: row.config_id, config, checkpoint,
+        source_checkpoint: source.path, materialized: materialized.method, checkpoint_bytes: materialized.bytes,
+        status: row.status, pid, host: hostId, parent_status: getRun(store, parent.run_id).status, replayed: false,
+      }
+      commitOperation(store, op, forked, ctx.now())
+      recordEvent(store, {
+        kind: 'fork', time: ctx.now(), actor: ctx.actor, runId, reason: options.reason ?? null,
+        args: {parent_run_id: parent.run_id, step: options.step ?? null, nearest: options.nearest ?? false, sets: options.sets ?? [], patch_file: options.patchFile ?? null, name: options.name ?? null, copy: options.copy ?? false},
+        result: {run_id: runId, fork_step: source.step, config_id: row.config_id, materialized: materialized.method, pid},
+      })
+      return forked
+    })
+  } catch (error) {
+    await rollbackOperation(ctx, op.opId, error)
+    throw error
+  }
+  if (options.pauseParent) {
+    const paused: PauseResult = await pauseRun(ctx, {run: parent.run_id, reason: options.reason ? `fork ${runId}: ${options.reason}` : `forked into ${runId}`})
+    result = {...result, parent_status: paused.status}
+  }
+  return result
+}
+
+async function chooseCheckpoint(ctx: Ctx, parent: RunRow, options: ForkOptions): Promise<CheckpointRow> {
+  const {store} = ctx
+  if (options.step !== undefined) return checkpointAt(store, parent.run_id, options.step, options.nearest ?? false)
+  if (parent.status !== 'running') {
+    const latest = latestCheckpoint(store, parent.run_id)
+    if (!latest) throw noCheckpoint(store, parent.run_id, `Run ${parent.run_id} (${parent.status}) has no checkpoint to fork from.`)
+    return latest
+  }
+  // A running parent is asked for a checkpoint after its next step (control.json save_now).
+  const since = parent.step ?? 0
+  await updateControl(ctx, parent.run_id, (c) => ({save_now: (c.save_now ?? 0) + 1}))
+  const timeoutMs = (options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000
+  let found: CheckpointRow | undefined
+  const ok = await syncUntil(ctx, [parent.run_id], () => {
+    const latest = latestCheckpoint(store, parent.run_id)
+    if (latest && latest.step >= since) found = latest
+    return found !== undefined || getRun(store, parent.run_id).status !== 'running'
+  }, timeoutMs)
+  if (found) return found
+  if (!ok) {
+    throw new AutolabError('TIMEOUT', `Run ${parent.run_id} did not save a checkpoint within ${timeoutMs / 1000} s.`, {
+      details: {run_id: parent.run_id, since_step: since},
+      suggestedAction: 'Fork from an existing checkpoint with --step (see `autolab show`), or raise --timeout; the trainer may ignore control.json save_now.',
+    })
+  }
+  const latest = latestCheckpoint(store, parent.run_id)
+  if (!latest) throw noCheckpoint(store, parent.run_id, `Run ${parent.run_id} stopped before saving a checkpoint.`)
+  return latest
+}

@@ -1,0 +1,162 @@
+// Hot-modify and cadence: change a running run without restarting it.
+// modify only touches the recipe's hot-modifiable parameters, range-checked; it writes a new
+// config version and a new control.json version and returns `pending`. The trainer's
+// acknowledgement (events.jsonl control_ack) stamps the version with the step it took effect at
+// (sync.ts); `wait` blocks until then.
+import {applySets, isPlainObject, parseSet} from '../config-merge.js'
+import type {Ctx} from '../context.js'
+import {recordEvent} from '../events.js'
+import {AutolabError} from '../output/errors.js'
+import {CADENCE_BOUNDS} from '../project.js'
+import {updateControl} from './control.js'
+import {argsHash, beginOperation, checkIdempotency, commitOperation, stepDone} from './journal.js'
+import {syncUntil} from './process-control.js'
+import {getConfigBody, getRun, resolveRun} from './queries.js'
+import {type ModifyUndo, rollbackOperation} from './rollback.js'
+import {parseControl} from './run-files.js'
+import {runRecipeSpec, saveConfig} from './start.js'
+import {isTerminal} from './state-machine.js'
+
+export interface ModifyOptions {
+  run: string
+  sets: string[]
+  reason?: string
+  idempotencyKey?: string
+  /** Block until the trainer acknowledges (bounded by timeoutSeconds). */
+  wait?: boolean
+  timeoutSeconds?: number
+}
+
+export interface ModifyResult {
+  run_id: string
+  /** pending until the trainer acknowledges; acknowledged once it has. */
+  status: 'pending' | 'acknowledged'
+  overrides: Record<string, unknown>
+  config_id: string
+  config_version: number
+  control_version: number
+  /** The step the change took effect at (once acknowledged). */
+  effective_step: number | null
+  replayed: boolean
+}
+
+const DEFAULT_WAIT_SECONDS = 60
+
+export async function modifyRun(ctx: Ctx, options: ModifyOptions): Promise<ModifyResult> {
+  const {store} = ctx
+  const target = resolveRun(store, options.run)
+  if (options.sets.length === 0) throw new AutolabError('INVALID_ARGUMENT', 'Nothing to modify: give at least one --set key=value.')
+  const spec = runRecipeSpec(target.recipe_spec)
+  const overrides: Record<string, unknown> = {}
+  for (const assignment of options.sets) {
+    const {key, value} = parseSet(assignment)
+    const range = spec.hot_params[key]
+    if (range === undefined) {
+      throw new AutolabError('PARAM_NOT_MODIFIABLE', `${key} is not hot-modifiable in recipe ${target.recipe} (hot: ${Object.keys(spec.hot_params).join(', ') || 'none'}).`, {
+        details: {param: key, hot_params: Object.keys(spec.hot_params)},
+        suggestedAction: `Fork the run with the new value: autolab fork ${target.run_id} --set ${assignment}`,
+      })
+    }
+    if (range.min !== undefined || range.max !== undefined) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new AutolabError('PARAM_OUT_OF_RANGE', `${key} must be a number in [${range.min ?? '-∞'}, ${range.max ?? '∞'}]; got ${JSON.stringify(value)}.`, {details: {param: key, value, ...range}})
+      }
+      if ((range.min !== undefined && value < range.min) || (range.max !== undefined && value > range.max)) {
+        throw new AutolabError('PARAM_OUT_OF_RANGE', `${key}=${value} is outside [${range.min ?? '-∞'}, ${range.max ?? '∞'}].`, {
+          details: {param: key, value, ...range},
+          suggestedAction: `Pick a value within [${range.min ?? '-∞'}, ${range.max ?? '∞'}], or fork with --set to go beyond the recipe's range.`,
+        })
+      }
+    }
+    overrides[key] = value
+  }
+  const hash = argsHash('modify', {run: target.run_id, overrides})
+  const begun = store.write(() => {
+    const replay = checkIdempotency<ModifyResult>(store, options.idempotencyKey, 'modify', hash)
+    if (replay) return replay
+    const run = getRun(store, target.run_id)
+    if (run.status !== 'running') {
+      throw new AutolabError('INVALID_TRANSITION', `Run ${run.run_id} is ${run.status}; only a running run can be hot-modified.`, {
+        details: {run_id: run.run_id, status: run.status},
+        suggestedAction: `Fork it with the new values instead: autolab fork ${run.run_id} ${options.sets.map((s) => `--set ${s}`).join(' ')}`,
+      })
+    }
+    const control = parseControl(run.control)
+    const config = applySets(getConfigBody(store, run.config_id), options.sets)
+    const configId = saveConfig(store, config, ctx.now())
+    const version = (store.first(store.db.selectFrom('run_configs').select((eb) => eb.fn.max('version').as('v')).where('run_id', '=', run.run_id))?.v ?? 0) + 1
+    const op = beginOperation(store, {kind: 'modify', key: options.idempotencyKey, hash, runId: run.run_id, now: ctx.now()})
+    const undo: ModifyUndo = {overrides: control.overrides, config_version: version}
+    store.run(store.db.updateTable('operations').set({undo: JSON.stringify(undo)}).where('op_id', '=', op.opId))
+    store.run(store.db.insertInto('run_configs').values({run_id: run.run_id, version, config_id: configId, effective_step: null, control_version: control.version + 1, created_at: ctx.now().toISOString()}))
+    return {op, version, configId}
+  })
+  if ('replayed' in begun) return {...begun.result, replayed: true}
+  const {op, version, configId} = begun
+  stepDone(store, op, 'reserve', ctx.now())
+  let result: ModifyResult
+  try {
+    const control = await updateControl(ctx, target.run_id, (c) => ({overrides: {...(isPlainObject(c.overrides) ? c.overrides : {}), ...overrides}}))
+    stepDone(store, op, 'control', ctx.now())
+    result = store.write(() => {
+      // The reserve transaction predicted the control version; correct it if another write came between.
+      store.run(store.db.updateTable('run_configs').set({control_version: control.version}).where('run_id', '=', target.run_id).where('version', '=', version))
+      const pending: ModifyResult = {run_id: target.run_id, status: 'pending', overrides, config_id: configId, config_version: version, control_version: control.version, effective_step: null, replayed: false}
+      commitOperation(store, op, pending, ctx.now())
+      recordEvent(store, {kind: 'modify', time: ctx.now(), actor: ctx.actor, runId: target.run_id, reason: options.reason ?? null, args: {sets: options.sets}, result: pending})
+      return pending
+    })
+  } catch (error) {
+    await rollbackOperation(ctx, op.opId, error)
+    throw error
+  }
+  if (options.wait) {
+    const timeoutMs = (options.timeoutSeconds ?? DEFAULT_WAIT_SECONDS) * 1000
+    await syncUntil(ctx, [target.run_id], () => effectiveStep(ctx, target.run_id, version) !== null || getRun(store, target.run_id).status !== 'running', timeoutMs)
+    const step = effectiveStep(ctx, target.run_id, version)
+    if (step !== null) return {...result, status: 'acknowledged', effective_step: step}
+    ctx.warnings.push(`run ${target.run_id} did not acknowledge the change within ${timeoutMs / 1000} s; it is still pending`)
+  }
+  return result
+}
+
+function effectiveStep(ctx: Ctx, runId: string, version: number): number | null {
+  return ctx.store.first(ctx.store.db.selectFrom('run_configs').select('effective_step').where('run_id', '=', runId).where('version', '=', version))?.effective_step ?? null
+}
+
+export interface CadenceOptions {
+  run: string
+  observe?: number
+  sample?: number
+  reason?: string
+}
+
+export interface CadenceResult {
+  run_id: string
+  observation_cadence: number
+  sample_cadence: number
+  /** The values asked for, where they had to be clamped to the bounds. */
+  clamped: {observation_cadence?: number; sample_cadence?: number}
+  bounds: typeof CADENCE_BOUNDS
+}
+
+const clamp = (value: number, bounds: {min: number; max: number}) => Math.min(bounds.max, Math.max(bounds.min, value))
+
+export async function setCadence(ctx: Ctx, options: CadenceOptions): Promise<CadenceResult> {
+  const {store} = ctx
+  const run = resolveRun(store, options.run)
+  if (options.observe === undefined && options.sample === undefined) {
+    throw new AutolabError('INVALID_ARGUMENT', 'Give --observe N and/or --sample M.')
+  }
+  const clamped: CadenceResult['clamped'] = {}
+  const observation = options.observe === undefined ? run.observation_cadence : clamp(options.observe, CADENCE_BOUNDS.observation)
+  const sample = options.sample === undefined ? run.sample_cadence : clamp(options.sample, CADENCE_BOUNDS.sample)
+  if (options.observe !== undefined && observation !== options.observe) clamped.observation_cadence = options.observe
+  if (options.sample !== undefined && sample !== options.sample) clamped.sample_cadence = options.sample
+  store.write(() => store.run(store.db.updateTable('runs').set({observation_cadence: observation, sample_cadence: sample}).where('run_id', '=', run.run_id)))
+  // The trainer reads the sample cadence from control.json (a paused run reads it when resumed).
+  if (!isTerminal(run.status)) await updateControl(ctx, run.run_id, () => ({observation_cadence: observation, sample_cadence: sample}))
+  const result: CadenceResult = {run_id: run.run_id, observation_cadence: observation, sample_cadence: sample, clamped, bounds: CADENCE_BOUNDS}
+  store.write(() => recordEvent(store, {kind: 'cadence', time: ctx.now(), actor: ctx.actor, runId: run.run_id, reason: options.reason ?? null, args: {observe: options.observe ?? null, sample: options.sample ?? null}, result}))
+  return result
+}

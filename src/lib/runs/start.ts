@@ -1,0 +1,104 @@
+// What launch, fork and resume share: reserving a run row (inside the caller's write
+// transaction) and starting a run's process from its stored recipe.
+import type {JsonObject} from '../config-merge.js'
+import {canonicalJson, sha256} from '../config-merge.js'
+import type {Ctx} from '../context.js'
+import {type Recipe, packageRoot} from '../project.js'
+import {expandTemplate} from '../shell.js'
+import type {Store} from '../store/open.js'
+import type {RunRow} from '../store/schema.js'
+import {allocateGpus} from './capacity.js'
+import {getRun} from './queries.js'
+import {commandScript, initialControl} from './run-files.js'
+
+/** The part of a recipe a run keeps for its whole life (resume and modify read it from the run). */
+export interface RecipeSpec {
+  command: string
+  gpus: number
+  hot_params: Recipe['hotParams']
+  /** Where the project file was: the {project_dir} placeholder. */
+  project_dir: string
+}
+
+export function runRecipeSpec(recipeSpecJson: string): RecipeSpec {
+  return JSON.parse(recipeSpecJson) as RecipeSpec
+}
+
+/** The recipe a run was started with, rebuilt from the run itself (fork and resume use it). */
+export function recipeOfRun(run: RunRow): Recipe & {projectDir: string} {
+  const spec = runRecipeSpec(run.recipe_spec)
+  return {
+    name: run.recipe, command: spec.command, config: {}, gpus: spec.gpus, hotParams: spec.hot_params, projectDir: spec.project_dir,
+    observationCadence: run.observation_cadence, sampleCadence: run.sample_cadence, trendWindow: run.trend_window, stallSeconds: run.stall_seconds,
+  }
+}
+
+/** Save a config body (content-addressed: equal configs are one row) and return its id. */
+export function saveConfig(store: Store, config: JsonObject, now: Date): string {
+  const body = canonicalJson(config)
+  const configId = sha256(body)
+  store.run(store.db.insertInto('configs').values({config_id: configId, body, created_at: now.toISOString()}).onConflict((oc) => oc.doNothing()))
+  return configId
+}
+
+export interface NewRun {
+  recipe: Recipe
+  projectDir: string
+  config: JsonObject
+  hostId: string
+  runDir: (runId: string) => string
+  campaignId: string
+  name?: string
+  parentRunId?: string
+  forkStep?: number
+}
+
+/**
+ * Reserve a run: GPUs, config, the row in `starting`, config version 1. Call inside a write
+ * transaction (it is the "reserve" of reserve-then-act).
+ */
+export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string; gpus: string[]; configId: string} {
+  const {recipe} = spec
+  const gpus = allocateGpus(store, spec.hostId, recipe.gpus)
+  const configId = saveConfig(store, spec.config, now)
+  const seq = (store.first(store.db.selectFrom('runs').select((eb) => eb.fn.max('seq').as('seq')))?.seq ?? 0) + 1
+  const runId = `r${seq}`
+  store.run(store.db.insertInto('runs').values({
+    seq, run_id: runId, name: spec.name ?? null, campaign_id: spec.campaignId, parent_run_id: spec.parentRunId ?? null,
+    fork_step: spec.forkStep ?? null, host_id: spec.hostId, recipe: recipe.name, recipe_spec: JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir} satisfies RecipeSpec),
+    gpus: JSON.stringify(gpus), config_id: configId, status: 'starting', pid: null, exit_code: null, error: null,
+    step: spec.forkStep ?? null, run_dir: spec.runDir(runId),
+    observation_cadence: recipe.observationCadence, sample_cadence: recipe.sampleCadence,
+    control: JSON.stringify(initialControl(recipe.observationCadence, recipe.sampleCadence)),
+    trend_window: recipe.trendWindow, stall_seconds: recipe.stallSeconds,
+    created_at: now.toISOString(), started_at: null, ended_at: null, synced_at: null,
+  }))
+  store.run(store.db.insertInto('run_configs').values({run_id: runId, version: 1, config_id: configId, effective_step: spec.forkStep ?? 0, control_version: null, created_at: now.toISOString()}))
+  return {runId, gpus, configId}
+}
+
+/**
+ * Write the run's files (config.json only when given: a resume keeps its own) and start the
+ * wrapper; the pid is saved at once, so a crash right after leaves it for recovery to kill.
+ */
+export async function startRunProcess(ctx: Ctx, runId: string, options: {config?: JsonObject; resumeFrom: string | null}): Promise<number> {
+  const {store} = ctx
+  const run = getRun(store, runId)
+  const spec = runRecipeSpec(run.recipe_spec)
+  const gpus = JSON.parse(run.gpus) as string[]
+  const command = expandTemplate(spec.command, {
+    node: process.execPath,
+    examples: `${packageRoot()}/dist/examples`,
+    project_dir: spec.project_dir,
+    run_dir: run.run_dir,
+    config: `${run.run_dir}/config.json`,
+  })
+  const files: Record<string, string> = {
+    'control.json': `${run.control}\n`,
+    'command.sh': commandScript({runId, runDir: run.run_dir, resumeFrom: options.resumeFrom, gpus}, command),
+  }
+  if (options.config) files['config.json'] = `${JSON.stringify(options.config, null, 2)}\n`
+  const {pid} = await ctx.executor(run.host_id).launch({runId, runDir: run.run_dir, files})
+  store.write(() => store.run(store.db.updateTable('runs').set({pid, exit_code: null, error: null}).where('run_id', '=', runId)))
+  return pid
+}
