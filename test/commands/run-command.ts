@@ -38,7 +38,8 @@ export function tempDir(prefix = 'autolab-cmd-'): string {
 }
 
 export function removeDir(dir: string): void {
-  rmSync(dir, {recursive: true, force: true})
+  // A killed wrapper may still be writing its exit_code: retry.
+  rmSync(dir, {recursive: true, force: true, maxRetries: 5, retryDelay: 50})
 }
 
 export async function waitFor<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 20_000): Promise<T> {

@@ -7,7 +7,13 @@ import {fileURLToPath} from 'node:url'
 import {execa, type ResultPromise} from 'execa'
 import {expect} from 'vitest'
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
+/**
+ * The package under test: this checkout, or AUTOLAB_E2E_ROOT (a built copy or an installed
+ * package, e.g. a snapshot of dist/ to test while the checkout is being rebuilt).
+ */
+export const REPO_ROOT = process.env.AUTOLAB_E2E_ROOT
+  ? resolve(process.env.AUTOLAB_E2E_ROOT)
+  : resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(REPO_ROOT, 'bin', 'run.js')
 
 /** The bundle bin/run.js loads: dist/cli.js, or whatever dist/cli.* file it names (e.g. cli.cjs). */

@@ -4,7 +4,7 @@
 // After each test every run it launched is killed through the CLI (`kill <id> --grace 0`), then,
 // as a last resort, any process still carrying the marker is SIGKILLed — and reported, because a
 // process surviving `kill` is a bug. Nothing may outlive the suite.
-import {existsSync, mkdtempSync, realpathSync, rmSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, realpathSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, afterEach, expect} from 'vitest'
@@ -44,6 +44,13 @@ export interface Sandbox {
   runs(extra?: string[]): Promise<any[]>
   /** Poll `show <run> --json` until `until(run)` holds (bounded); returns that run. */
   waitForRun(runId: string, until: (run: any) => boolean, options?: {timeoutMs?: number; message?: string}): Promise<any>
+  /**
+   * Wait (cheaply, on the file) until the trainer has logged `steps` metric lines. The CLI is
+   * not involved: use it to let a run make progress before asking the CLI about it.
+   */
+  waitForSteps(runId: string, steps: number, timeoutMs?: number): Promise<void>
+  /** Wait (on the file) until the launch wrapper has written the run's exit_code. */
+  waitForExitCode(runId: string, timeoutMs?: number): Promise<number>
 }
 
 /** `--set` arguments for a config object: strings as-is, everything else as JSON. */
@@ -76,10 +83,20 @@ function createSandbox(): Sandbox {
         return await waitFor(async () => {
           last = await sb.show(runId)
           return until(last) ? last : undefined
-        }, {timeoutMs, intervalMs: 50, message})
+        }, {timeoutMs, intervalMs: 200, message})
       } catch (error) {
         throw new Error(`${(error as Error).message}\nlast seen: ${JSON.stringify(last && {status: last.status, step: last.step, exit_code: last.exit_code, error: last.error})}`)
       }
+    },
+    async waitForSteps(runId, steps, timeoutMs = 20_000) {
+      const file = join(sb.runDir(runId), 'metrics.jsonl')
+      await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').split('\n').filter(Boolean).length >= steps,
+        {timeoutMs, intervalMs: 20, message: `${steps} metric lines in ${file}`})
+    },
+    async waitForExitCode(runId, timeoutMs = 20_000) {
+      const file = join(sb.runDir(runId), 'exit_code')
+      const text = await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').trim(), {timeoutMs, intervalMs: 20, message: `${file}`})
+      return Number(text)
     },
   }
   return sb
@@ -88,7 +105,9 @@ function createSandbox(): Sandbox {
 /** Kill what the sandbox started; returns a description of anything that had to be force-killed. */
 async function cleanupSandbox(sb: Sandbox): Promise<string[]> {
   const problems: string[] = []
-  if (sb.mayHaveRuns && existsSync(sb.store)) {
+  // Runs are listed and killed through the CLI when any process of the sandbox is still alive
+  // (runs that completed, failed or were killed by the test leave nothing to do).
+  if (sb.mayHaveRuns && existsSync(sb.store) && processesWithEnvironMarker(sb.dir).length > 0) {
     const listed = await sb.json(['runs'])
     if (listed.json?.ok) {
       const live = (listed.json.data.runs as any[]).filter((r) => !TERMINAL_STATUSES.has(r.status))

@@ -23,6 +23,7 @@ describe('run state machine', () => {
     expect(canTransition('completed', 'running')).toBe(false)
     expect(canTransition('killed', 'starting')).toBe(false)
     expect(canTransition('running', 'paused')).toBe(false)
+    expect(canTransition('starting', 'completed')).toBe(false)
     expect(canTransition('bogus', 'running')).toBe(false)
   })
 
@@ -57,7 +58,7 @@ describe('run state machine', () => {
     })
 
     it('refuses a transition the table forbids, leaving the row alone', () => {
-      expect(() => store.write(() => transition(store, 'r1', 'starting', 'paused'))).toThrow(expect.objectContaining({code: 'INVALID_TRANSITION'}))
+      expect(() => store.write(() => transition(store, 'r1', 'starting', 'completed'))).toThrow(expect.objectContaining({code: 'INVALID_TRANSITION'}))
       expect(status()).toBe('starting')
     })
 

@@ -17,9 +17,14 @@ export async function recoverAbandonedOperations(ctx: Ctx): Promise<string[]> {
   const recovered: string[] = []
   for (const op of openOperations(ctx.store)) {
     if (op.pid === process.pid || processExists(op.pid)) continue
-    if (await rollbackOperation(ctx, op.op_id, new Error(`the autolab process (pid ${op.pid}) died during ${op.kind}`))) {
-      recovered.push(op.op_id)
-      ctx.warnings.push(`rolled back an interrupted ${op.kind} (operation ${op.op_id})`)
+    try {
+      if (await rollbackOperation(ctx, op.op_id, new Error(`the autolab process (pid ${op.pid}) died during ${op.kind}`))) {
+        recovered.push(op.op_id)
+        ctx.warnings.push(`rolled back an interrupted ${op.kind} (operation ${op.op_id})`)
+      }
+    } catch (error) {
+      // Never let one stuck operation block every command: report it; doctor shows it too.
+      ctx.warnings.push(`could not roll back ${op.kind} operation ${op.op_id}: ${(error as Error).message}`)
     }
   }
   return recovered

@@ -8,8 +8,8 @@ import type {RunsTable} from '../store/schema.js'
 export const RUN_STATES = {
   /** Row reserved, waiting for capacity (a later issue's queue). → starting, killed */
   queued: ['starting', 'killed', 'failed'],
-  /** Row reserved and the process being started (reserve-then-act). → running, failed (launch failed or rolled back), killing */
-  starting: ['running', 'failed', 'lost', 'killing', 'completed'],
+  /** Row reserved and the process being started (reserve-then-act). → running; failed (a launch or fork rolled back); paused (a resume rolled back) */
+  starting: ['running', 'failed', 'paused'],
   /** Process alive (pid + marker). → completed, failed, lost, pausing, killing */
   running: ['completed', 'failed', 'lost', 'pausing', 'killing'],
   /** Asked to checkpoint and exit. → paused (exit 0), failed, lost, killing */
