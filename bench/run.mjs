@@ -1,14 +1,22 @@
-// npm run bench: start-up and ingest figures, each beside its baseline, measured in one run.
+// npm run bench: start-up, ingest and fork figures, each beside its baseline, in one run.
 //   1. start-up: `node -e 0` vs `autolab runs --json` on a store of 1,000 runs and
 //      1,000,000 metric points (median of interleaved runs). Target: ≤ 2.0× node -e 0.
 //   2. ingest: points/s of the real ingest path (JSONL parse, upsert, observations) vs a bare
-//      prepared-statement insert of the same points. Target: ≥ 400k points/s.
-import {spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+//      prepared-statement insert of the same rows. Target: ≥ 400k points/s.
+//   3. fork: a fork from a 1 GiB checkpoint vs from a 1 MiB one (target: within 1.2×), beside
+//      `cp -r` of the 1 GiB checkpoint.
+import {execFileSync, spawnSync} from 'node:child_process'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {openStore} from '../dist/src/lib/store/open.js'
 import {ingestMetrics} from '../dist/src/lib/telemetry/ingest.js'
+import {openContext} from '../dist/src/lib/context.js'
+import {parseProject} from '../dist/src/lib/project.js'
+import {launchRun} from '../dist/src/lib/runs/launch.js'
+import {forkRun} from '../dist/src/lib/runs/fork.js'
+import {killRun} from '../dist/src/lib/runs/kill.js'
+import {syncRuns} from '../dist/src/lib/runs/sync.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15)
 const scratch = mkdtempSync(join(tmpdir(), 'autolab-bench-'))
@@ -98,9 +106,61 @@ async function ingest() {
   bare.close()
 }
 
+async function fork() {
+  const ctx = await openContext({store: join(scratch, 'fork.db'), log: () => {}})
+  // A trainer that just holds its GPU: the child's process start is part of the fork, not its work.
+  const project = parseProject('recipes:\n  hold:\n    command: "exec sleep 600"\n', null)
+  ctx.project = () => project
+  const parent = await launchRun(ctx, {recipe: 'hold'})
+  const sizes = {'1 GiB': 1024 ** 3, '1 MiB': 1024 ** 2}
+  const steps = {'1 GiB': 1, '1 MiB': 2}
+  const files = 8
+  for (const [label, bytes] of Object.entries(sizes)) {
+    const dir = join(parent.run_dir, 'checkpoints', `step-${steps[label]}`)
+    mkdirSync(dir, {recursive: true})
+    const chunk = Buffer.alloc(bytes / files, 7)
+    for (let f = 0; f < files; f++) writeFileSync(join(dir, `shard-${f}.bin`), chunk)
+    appendFileSync(join(parent.run_dir, 'events.jsonl'), `${JSON.stringify({type: 'checkpoint', step: steps[label], path: `checkpoints/step-${steps[label]}`})}\n`)
+  }
+  await syncRuns(ctx)
+  const times = {'1 GiB': [], '1 MiB': []}
+  for (let round = 0; round < 5; round++) {
+    for (const label of Object.keys(sizes)) {
+      const start = process.hrtime.bigint()
+      const child = await forkRun(ctx, {run: parent.run_id, step: steps[label]})
+      times[label].push(Number(process.hrtime.bigint() - start) / 1e6)
+      await killRun(ctx, {run: child.run_id, graceSeconds: 0})
+    }
+  }
+  const copy = []
+  const source = join(parent.run_dir, 'checkpoints', 'step-1')
+  for (let round = 0; round < 3; round++) {
+    const target = join(scratch, `copy-${round}`)
+    const start = process.hrtime.bigint()
+    execFileSync('cp', ['-r', source, target])
+    copy.push(Number(process.hrtime.bigint() - start) / 1e6)
+    rmSync(target, {recursive: true, force: true})
+  }
+  const start = process.hrtime.bigint()
+  const copied = await forkRun(ctx, {run: parent.run_id, step: 1, copy: true})
+  const copyFork = Number(process.hrtime.bigint() - start) / 1e6
+  await killRun(ctx, {run: copied.run_id, graceSeconds: 0})
+  await killRun(ctx, {run: parent.run_id, graceSeconds: 0})
+  ctx.store.close()
+  const big = median(times['1 GiB'])
+  const small = median(times['1 MiB'])
+  const ratio = big / small
+  console.log('\nfork (median of 5; includes starting the child process)')
+  console.log(`  fork, 1 MiB checkpoint     ${ms(small)}`)
+  console.log(`  fork, 1 GiB checkpoint     ${ms(big)}   ${ratio.toFixed(2)}× the 1 MiB fork (target ≤ 1.2×) ${ratio <= 1.2 ? 'OK' : 'MISSED'}`)
+  console.log(`  cp -r of the 1 GiB         ${ms(median(copy))}`)
+  console.log(`  fork --copy, 1 GiB         ${ms(copyFork)}`)
+}
+
 try {
   await startup()
   await ingest()
+  await fork()
 } finally {
   rmSync(scratch, {recursive: true, force: true})
 }

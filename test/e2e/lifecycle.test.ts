@@ -68,7 +68,9 @@ describe('a run that reaches max_steps', () => {
     const sb = sandbox()
     const launched = await sb.launch({max_steps: 20, save_every: 5, step_time_ms: 10})
     const runDir = sb.runDir(launched.run_id)
-    const run = await sb.waitForRun(launched.run_id, (x) => x.status === 'completed', {message: 'completion'})
+    expect(await sb.waitForExitCode(launched.run_id)).toBe(0)
+    // The next command sees the exit.
+    const run = await sb.show(launched.run_id)
 
     expect(run).toMatchObject({status: 'completed', exit_code: 0, step: 20, error: null})
     expect(isProcessAliveWithMarker(launched.pid, runDir)).toBe(false)
@@ -95,7 +97,9 @@ describe('a trainer that exits non-zero', () => {
   it('becomes failed with its exit code and the stderr tail as the error', async () => {
     const sb = sandbox()
     const launched = await sb.launch({max_steps: 1000, step_time_ms: 10, exit_code_at: {step: 5, code: 3}})
-    const run = await sb.waitForRun(launched.run_id, (x) => x.status === 'failed', {message: 'the failure'})
+    expect(await sb.waitForExitCode(launched.run_id)).toBe(3)
+    const run = await sb.show(launched.run_id)
+    expect(run.status).toBe('failed')
     expect(run.exit_code).toBe(3)
     expect(run.step).toBe(5)
     expect(run.error).toEqual(expect.stringContaining('simulated failure at step 5'))
@@ -113,7 +117,7 @@ describe('kill', () => {
     const sb = sandbox()
     const launched = await sb.launch(LONG)
     const runDir = sb.runDir(launched.run_id)
-    await sb.waitForRun(launched.run_id, (x) => x.step >= 3, {message: 'a few steps'})
+    await sb.waitForSteps(launched.run_id, 3)
 
     const r = await sb.json(['kill', launched.run_id, '--grace', '10', '--reason', 'e2e kill'])
     const killed = expectOk(r)
@@ -132,7 +136,7 @@ describe('kill', () => {
   it('--grace 0 kills at once', async () => {
     const sb = sandbox()
     const launched = await sb.launch(LONG)
-    await sb.waitForRun(launched.run_id, (x) => x.step >= 1, {message: 'a first step'})
+    await sb.waitForSteps(launched.run_id, 1)
     const r = await sb.json(['kill', launched.run_id, '--grace', '0'])
     expect(expectOk(r)).toMatchObject({status: 'killed', changed: true})
     expect(r.durationMs).toBeLessThan(3000)
@@ -145,7 +149,7 @@ describe('a process group SIGKILLed from outside', () => {
   it('is failed or lost (not running) at the next command', async () => {
     const sb = sandbox()
     const launched = await sb.launch(LONG)
-    await sb.waitForRun(launched.run_id, (x) => x.step >= 2, {message: 'a few steps'})
+    await sb.waitForSteps(launched.run_id, 2)
     process.kill(-launched.pid, 'SIGKILL')
     await waitFor(() => liveProcessGroupMembers(launched.pid).length === 0, {timeoutMs: 5000, message: 'the process group to die'})
 

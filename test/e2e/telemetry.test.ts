@@ -1,7 +1,7 @@
 // Reading runs while they train: runs, show, history and the decision log, through the built CLI
 // against real toy-trainer processes. Also `demo` and the status bar's run counts.
 import {describe, expect, it} from 'vitest'
-import {expectOk, nonSnakeKeys, waitFor} from '../helpers/cli.js'
+import {expectOk, nonSnakeKeys} from '../helpers/cli.js'
 import {useSandboxes} from '../helpers/sandbox.js'
 
 const sandbox = useSandboxes()
@@ -17,20 +17,18 @@ describe('history', () => {
     const sb = sandbox()
     const {run_id: id} = await sb.launch(LONG)
 
-    const first = await waitFor(async () => {
-      const data = await sb.ok(['history', id, '--metric', 'reward'])
-      return data.points.length >= 3 ? data.points : undefined
-    }, {message: 'three reward points'})
+    await sb.waitForSteps(id, 3)
+    const first = (await sb.ok(['history', id, '--metric', 'reward'])).points
+    expect(first.length).toBeGreaterThanOrEqual(3)
     for (const p of first) {
       expect(Object.keys(p).sort()).toEqual(['reward', 'step'])
       expect(typeof p.reward === 'number' && p.reward >= 0 && p.reward <= 1, `reward ${p.reward}`).toBe(true)
     }
     expect(stepsOf(first)).toEqual(range(1, first.length))
 
-    const later = await waitFor(async () => {
-      const {points} = await sb.ok(['history', id, '--metric', 'reward'])
-      return points.length > first.length ? points : undefined
-    }, {message: 'more points'})
+    await sb.waitForSteps(id, first.length + 3)
+    const later = (await sb.ok(['history', id, '--metric', 'reward'])).points
+    expect(later.length, 'history grows while the run trains').toBeGreaterThanOrEqual(first.length + 3)
     expect(later.slice(0, first.length), 'points already read do not change').toEqual(first)
     expect(stepsOf(later)).toEqual(range(1, later.length))
 
@@ -49,7 +47,10 @@ describe('show', () => {
   it('describes a running run: fields, config, stats per metric, latest observation', async () => {
     const sb = sandbox()
     const launched = await sb.launch({...LONG, learning_rate: 0.06})
-    const run = await sb.waitForRun(launched.run_id, (x) => x.step >= 3 && x.stats?.reward?.n >= 3, {message: 'three steps of stats'})
+    await sb.waitForSteps(launched.run_id, 3)
+    const run = await sb.show(launched.run_id)
+    expect(run.step).toBeGreaterThanOrEqual(3)
+    expect(run.stats.reward.n).toBeGreaterThanOrEqual(3)
     expect(run).toMatchObject({run_id: launched.run_id, status: 'running', parent_run_id: null, host: 'local', exit_code: null, error: null})
     expect(run.config).toEqual(launched.config)
     expect(Array.isArray(run.checkpoints)).toBe(true)
@@ -67,7 +68,9 @@ describe('show', () => {
   it('stats agree with the history of a completed run; checkpoints have step, path, bytes', async () => {
     const sb = sandbox()
     const launched = await sb.launch({max_steps: 30, save_every: 10, step_time_ms: 5})
-    const run = await sb.waitForRun(launched.run_id, (x) => x.status === 'completed', {message: 'completion'})
+    expect(await sb.waitForExitCode(launched.run_id)).toBe(0)
+    const run = await sb.show(launched.run_id)
+    expect(run.status).toBe('completed')
     const {points} = await sb.ok(['history', run.run_id, '--metric', 'reward'])
     expect(stepsOf(points)).toEqual(range(1, 30))
 
@@ -93,7 +96,7 @@ describe('runs', () => {
   it('lists runs with their fields, filters by --status, and prints a table for humans', async () => {
     const sb = sandbox()
     const done = await sb.launch({max_steps: 5, step_time_ms: 5})
-    await sb.waitForRun(done.run_id, (x) => x.status === 'completed', {message: 'the short run to complete'})
+    await sb.waitForExitCode(done.run_id)
     const live = await sb.launch(LONG)
 
     const all = await sb.runs()

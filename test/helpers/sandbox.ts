@@ -42,8 +42,6 @@ export interface Sandbox {
   show(runId: string): Promise<any>
   /** `runs --json` → data.runs */
   runs(extra?: string[]): Promise<any[]>
-  /** Poll `show <run> --json` until `until(run)` holds (bounded); returns that run. */
-  waitForRun(runId: string, until: (run: any) => boolean, options?: {timeoutMs?: number; message?: string}): Promise<any>
   /**
    * Wait (cheaply, on the file) until the trainer has logged `steps` metric lines. The CLI is
    * not involved: use it to let a run make progress before asking the CLI about it.
@@ -77,17 +75,6 @@ function createSandbox(): Sandbox {
     launch: (config, extra = [], options) => sb.ok(['launch', '--recipe', 'toy', ...setArgs(config), ...extra], options),
     show: async (runId) => (await sb.ok(['show', runId])).run,
     runs: async (extra = []) => (await sb.ok(['runs', ...extra])).runs,
-    async waitForRun(runId, until, {timeoutMs = 20_000, message = `${runId} to reach the expected state`} = {}) {
-      let last: any
-      try {
-        return await waitFor(async () => {
-          last = await sb.show(runId)
-          return until(last) ? last : undefined
-        }, {timeoutMs, intervalMs: 200, message})
-      } catch (error) {
-        throw new Error(`${(error as Error).message}\nlast seen: ${JSON.stringify(last && {status: last.status, step: last.step, exit_code: last.exit_code, error: last.error})}`)
-      }
-    },
     async waitForSteps(runId, steps, timeoutMs = 20_000) {
       const file = join(sb.runDir(runId), 'metrics.jsonl')
       await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').split('\n').filter(Boolean).length >= steps,

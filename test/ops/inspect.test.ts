@@ -1,0 +1,66 @@
+// cadence, config, diff and doctor against a real store and real runs.
+import {mkdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import Cadence from '../../src/commands/cadence.js'
+import Config from '../../src/commands/config.js'
+import Diff from '../../src/commands/diff.js'
+import Doctor from '../../src/commands/doctor.js'
+import Kill from '../../src/commands/kill.js'
+import Launch from '../../src/commands/launch.js'
+import Show from '../../src/commands/show.js'
+import {removeDir, runCommand, tempDir, waitFor} from '../commands/run-command.js'
+
+describe('cadence, config, diff, doctor', () => {
+  let dir: string
+  let store: string
+  beforeEach(() => {
+    dir = tempDir('autolab-inspect-')
+    store = join(dir, 'autolab.db')
+  })
+  afterEach(() => removeDir(dir))
+  const run = (command: Parameters<typeof runCommand>[0], ...args: string[]) => runCommand(command, [...args, '--store', store])
+
+  it('cadence clamps to the bounds, returns the applied values and reaches control.json and the trainer', async () => {
+    const launched = (await run(Launch, '--recipe', 'toy', '--set', 'step_time_ms=5', '--set', 'max_steps=100000')).json.data
+    const out = (await run(Cadence, launched.run_id, '--observe', '0', '--sample', '7')).json.data
+    expect(out).toMatchObject({observation_cadence: 1, sample_cadence: 7, clamped: {observation_cadence: 0}})
+    const control = JSON.parse(readFileSync(join(launched.run_dir, 'control.json'), 'utf8'))
+    expect(control).toMatchObject({observation_cadence: 1, sample_cadence: 7})
+    await waitFor(() => {
+      try {
+        const steps = readFileSync(join(launched.run_dir, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step as number)
+        return steps.filter((s) => s % 7 === 0 && s % 50 !== 0).length >= 2
+      } catch {
+        return false
+      }
+    }, 'samples at the new cadence')
+    expect((await run(Cadence, launched.run_id)).json.error.code).toBe('INVALID_ARGUMENT')
+    await run(Kill, launched.run_id, '--grace', '0')
+  })
+
+  it('config shows a version by prefix with its runs; diff lists the differing keys', async () => {
+    const a = (await run(Launch, '--recipe', 'toy', '--set', 'max_steps=1', '--set', 'learning_rate=0.1')).json.data
+    const b = (await run(Launch, '--recipe', 'toy', '--set', 'max_steps=1', '--set', 'task.modulus=11')).json.data
+    const config = (await run(Config, a.config_id.slice(0, 8))).json.data
+    expect(config).toMatchObject({config_id: a.config_id, config: {learning_rate: 0.1}, runs: [{run_id: a.run_id, version: 1}]})
+    expect((await run(Config, 'ffffffffff')).json.error.code).toBe('CONFIG_NOT_FOUND')
+    expect((await run(Config, 'xyz')).json.error.code).toBe('INVALID_ARGUMENT')
+    const diff = (await run(Diff, a.run_id, b.run_id)).json.data
+    expect(diff.same).toBe(false)
+    expect(diff.differences).toEqual([
+      {key: 'learning_rate', a: 0.1, b: b.config.learning_rate},
+      {key: 'task.modulus', a: a.config.task.modulus, b: 11},
+    ])
+    expect((await run(Diff, a.run_id, a.run_id)).json.data).toMatchObject({same: true, differences: []})
+  })
+
+  it('doctor reports run directories without rows, and is ok otherwise', async () => {
+    const launched = (await run(Launch, '--recipe', 'toy', '--set', 'max_steps=3', '--set', 'step_time_ms=0')).json.data
+    await waitFor(async () => (await run(Show, launched.run_id)).json.data.run.status === 'completed', 'completed')
+    expect((await run(Doctor)).json.data.ok).toBe(true)
+    mkdirSync(join(dir, 'runs', 'r99'), {recursive: true})
+    const report = (await run(Doctor)).json.data
+    expect(report).toMatchObject({ok: false, dirs_without_rows: [{host: 'local', run_dir: join(dir, 'runs', 'r99')}]})
+  })
+})
