@@ -4,6 +4,7 @@
 import {Command} from '@oclif/core/command'
 import * as Flags from '@oclif/core/flags'
 import type * as Interfaces from '@oclif/core/interfaces'
+import {recordBudgetCrossings} from './lib/campaigns.js'
 import {type Ctx, openContext} from './lib/context.js'
 import {errorEnvelope, successEnvelope, toJson} from './lib/output/envelope.js'
 import {AutolabError, toAutolabError} from './lib/output/errors.js'
@@ -24,6 +25,14 @@ export const baseFlags = {
 export const mutationFlags = {
   reason: Flags.string({description: 'Why: recorded with the action in the decision log.'}),
   'idempotency-key': Flags.string({description: 'Retrying with the same key returns the first result instead of acting twice.'}),
+}
+
+/**
+ * A result too large to hold in memory (export): the base command writes the envelope around
+ * what `write` produces, chunk by chunk.
+ */
+export class StreamedResult {
+  constructor(readonly write: (chunk: (text: string) => void) => Promise<void> | void) {}
 }
 
 export type Parsed<T extends typeof Command> = {
@@ -56,7 +65,12 @@ export abstract class AutolabCommand<R extends object> extends Command {
       if ((this.constructor as typeof AutolabCommand).syncFirst) await prepare(ctx)
       const result = await this.execute(ctx, parsed as Parsed<typeof Command>)
       const status = statusBar(ctx)
-      if (json) this.writeStdout(toJson(successEnvelope(result, status)))
+      if (result instanceof StreamedResult) {
+        const out = (text: string) => process.stdout.write(text)
+        if (json) out('{"ok":true,"data":')
+        await result.write(out)
+        out(json ? `,"status":${toJson(status)}}\n` : '\n')
+      } else if (json) this.writeStdout(toJson(successEnvelope(result, status)))
       else this.writeStdout(`${this.render(result, ctx)}\n${statusLine(status)}`)
     } catch (thrown) {
       // A parse error was handled here, not forgotten (oclif warns about unparsed commands).
@@ -81,10 +95,11 @@ export abstract class AutolabCommand<R extends object> extends Command {
   }
 }
 
-/** Start of every command: roll back operations whose process died, then sync local runs. */
+/** Start of every command: roll back operations whose process died, sync local runs, note budget crossings. */
 export async function prepare(ctx: Ctx): Promise<void> {
   await recoverAbandonedOperations(ctx)
   await syncRuns(ctx, {hostKinds: ['local']})
+  recordBudgetCrossings(ctx.store, ctx.now())
 }
 
 function humanError(error: AutolabError, debug: boolean): string {

@@ -1,44 +1,72 @@
 // The command registry (oclif explicit discovery) and the entry point, bundled into dist/cli.js.
 import Cadence from './commands/cadence.js'
+import CampaignCreate from './commands/campaign/create.js'
+import CampaignFinalize from './commands/campaign/finalize.js'
+import CampaignList from './commands/campaign/list.js'
+import CampaignShow from './commands/campaign/show.js'
+import CampaignUse from './commands/campaign/use.js'
+import Compare from './commands/compare.js'
 import Config from './commands/config.js'
 import Demo from './commands/demo.js'
 import Diff from './commands/diff.js'
 import Doctor from './commands/doctor.js'
+import Export from './commands/export.js'
 import Fork from './commands/fork.js'
+import Guide from './commands/guide.js'
 import History from './commands/history.js'
 import Init from './commands/init.js'
 import Kill from './commands/kill.js'
 import Launch from './commands/launch.js'
 import Log from './commands/log.js'
+import Message from './commands/message.js'
 import Modify from './commands/modify.js'
+import Note from './commands/note.js'
 import Pause from './commands/pause.js'
 import Resume from './commands/resume.js'
 import Runs from './commands/runs.js'
+import Samples from './commands/samples.js'
 import Show from './commands/show.js'
 import Status from './commands/status.js'
 import Sync from './commands/sync.js'
+import Tick from './commands/tick.js'
 import Tree from './commands/tree.js'
+import Trend from './commands/trend.js'
+import Wait from './commands/wait.js'
 
 export const COMMANDS = {
   cadence: Cadence,
+  'campaign:create': CampaignCreate,
+  'campaign:finalize': CampaignFinalize,
+  'campaign:list': CampaignList,
+  'campaign:show': CampaignShow,
+  'campaign:use': CampaignUse,
+  compare: Compare,
   config: Config,
   demo: Demo,
   diff: Diff,
   doctor: Doctor,
+  export: Export,
   fork: Fork,
+  guide: Guide,
   history: History,
   init: Init,
   kill: Kill,
   launch: Launch,
   log: Log,
+  message: Message,
   modify: Modify,
+  note: Note,
   pause: Pause,
   resume: Resume,
   runs: Runs,
+  samples: Samples,
   show: Show,
   status: Status,
   sync: Sync,
+  tick: Tick,
   tree: Tree,
+  trend: Trend,
+  wait: Wait,
 }
 
 export {commandNotFound} from './not-found.js'

@@ -5,24 +5,27 @@ import type {Ctx} from '../lib/context.js'
 import {AutolabError} from '../lib/output/errors.js'
 import {lineChart, table} from '../lib/output/render.js'
 import {resolveRun} from '../lib/runs/queries.js'
+import {type AncestorPoint, historyWithAncestors} from '../lib/telemetry/analysis.js'
 import {type HistoryPoint, metricHistory} from '../lib/telemetry/history.js'
 
 export interface HistoryResult {
   run_id: string
   metrics: string[]
-  points: HistoryPoint[]
+  /** With --with-ancestors, each point also has the run_id it comes from. */
+  points: (HistoryPoint | AncestorPoint)[]
 }
 
 export default class History extends AutolabCommand<HistoryResult> {
   static summary = 'Metric values of a run by step.'
   static description = 'Each point is {step, <metric>: value}; non-finite values are the strings "NaN", "Infinity", "-Infinity".'
-  static examples = ['<%= config.bin %> history r3 --metric reward', '<%= config.bin %> history r3 --metric reward --metric loss --from 100 --to 200 --json', '<%= config.bin %> history r3 --last 20 --json']
+  static examples = ['<%= config.bin %> history r3 --metric reward', '<%= config.bin %> history r7 --metric reward --with-ancestors --json', '<%= config.bin %> history r3 --metric reward --metric loss --from 100 --to 200 --json', '<%= config.bin %> history r3 --last 20 --json']
   static args = {run: runArg({required: true})}
   static flags = {
     metric: Flags.string({description: 'Metric to include (repeatable; default all).', multiple: true}),
     from: Flags.integer({description: 'First step (inclusive).'}),
     to: Flags.integer({description: 'Last step (inclusive).'}),
     last: Flags.integer({description: 'Only the last N steps.', min: 1}),
+    'with-ancestors': Flags.boolean({description: 'Prefix a forked run\'s history with its ancestors\' up to each fork step (each point then names its run_id).'}),
   }
 
   async execute(ctx: Ctx, {args, flags}: Parsed<typeof History>): Promise<HistoryResult> {
@@ -30,7 +33,8 @@ export default class History extends AutolabCommand<HistoryResult> {
       throw new AutolabError('INVALID_ARGUMENT', `--from ${flags.from} is after --to ${flags.to}.`)
     }
     const run = resolveRun(ctx.store, args.run)
-    const history = metricHistory(ctx.store, run.run_id, {metrics: flags.metric, from: flags.from, to: flags.to, last: flags.last})
+    const options = {metrics: flags.metric, from: flags.from, to: flags.to, last: flags.last}
+    const history = flags['with-ancestors'] ? historyWithAncestors(ctx.store, run.run_id, options) : metricHistory(ctx.store, run.run_id, options)
     return {run_id: run.run_id, ...history}
   }
 
@@ -40,7 +44,7 @@ export default class History extends AutolabCommand<HistoryResult> {
       ? lineChart([{name: r.metrics[0], points: r.points.map((p) => ({step: p.step, value: Number(p[r.metrics[0]])}))}], {title: `${r.run_id} ${r.metrics[0]}`})
       : ''
     const shown = r.points.length > 20 ? r.points.slice(-20) : r.points
-    const rows = table(shown, [{header: 'STEP', value: (p) => p.step, align: 'right'}, ...r.metrics.map((m) => ({header: m.toUpperCase(), value: (p: HistoryPoint) => p[m], align: 'right' as const}))])
+    const rows = table(shown, [{header: 'STEP', value: (p) => p.step, align: 'right'}, ...r.metrics.map((m) => ({header: m.toUpperCase(), value: (p: HistoryPoint | AncestorPoint) => p[m], align: 'right' as const}))])
     return [chart, r.points.length > 20 ? `last 20 of ${r.points.length} points:` : '', rows].filter(Boolean).join('\n')
   }
 }

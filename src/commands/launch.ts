@@ -18,17 +18,19 @@ export default class Launch extends AutolabCommand<LaunchResult> {
     set: Flags.string({description: 'Override a config key: key=value, dotted keys for nesting (repeatable).', multiple: true}),
     name: Flags.string({description: 'A name to refer to the run by.'}),
     host: Flags.string({description: 'Host to run on.', default: 'local'}),
+    queue: Flags.boolean({description: 'When the host has no free GPUs, queue the run (status queued; `tick` starts it) instead of failing with NO_CAPACITY.'}),
     ...mutationFlags,
   }
 
   async execute(ctx: Ctx, {flags}: Parsed<typeof Launch>): Promise<LaunchResult> {
     return launchRun(ctx, {
       recipe: flags.recipe, configFile: flags.config, sets: flags.set ?? [], name: flags.name, host: flags.host,
-      reason: flags.reason, idempotencyKey: flags['idempotency-key'],
+      queue: flags.queue, reason: flags.reason, idempotencyKey: flags['idempotency-key'],
     })
   }
 
   render(r: LaunchResult): string {
+    if (r.status === 'queued') return `queued ${chalk.bold(r.run_id)}: no free GPU on ${r.host}; \`autolab tick\` starts it when one frees up`
     return `${r.replayed ? 'already launched' : 'launched'} ${chalk.bold(r.run_id)}${r.name ? ` (${r.name})` : ''} · recipe ${r.recipe} · host ${r.host} · pid ${r.pid} · config ${r.config_id.slice(0, 12)}\n` +
       chalk.dim(`follow it: autolab show ${r.run_id} · autolab history ${r.run_id} --metric reward`)
   }

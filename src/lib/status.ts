@@ -1,19 +1,29 @@
 // The status bar carried by every response: what is running, what capacity is left, what the
 // agent should know (warnings) and how old the data it is reading is.
+import {BUDGET_WARNING_FRACTION, type BudgetView, budgetOf, getCampaign} from './campaigns.js'
 import type {Ctx} from './context.js'
 import {DEFAULT_CAMPAIGN} from './store/seed.js'
 
 export interface StatusBar {
   runs: {running: number; starting: number; queued: number; paused: number; pausing: number; killing: number}
   gpus: {free: number; total: number}
+  /** The current campaign (the one new runs join) and its status. */
   campaign: string
+  campaign_status: string
+  /** The current campaign's budget: GPU-seconds budgeted, spent and left, deadline. */
+  budget: BudgetView | null
+  /** Evals waiting or running (the eval issue fills this). */
+  pending_evals: unknown[]
   warnings: string[]
   /** Per host: seconds since the oldest last sync among its live runs (null: nothing live). */
   staleness: Record<string, number | null>
 }
 
 export function emptyStatusBar(warnings: string[] = []): StatusBar {
-  return {runs: {running: 0, starting: 0, queued: 0, paused: 0, pausing: 0, killing: 0}, gpus: {free: 0, total: 0}, campaign: DEFAULT_CAMPAIGN, warnings, staleness: {}}
+  return {
+    runs: {running: 0, starting: 0, queued: 0, paused: 0, pausing: 0, killing: 0}, gpus: {free: 0, total: 0},
+    campaign: DEFAULT_CAMPAIGN, campaign_status: 'active', budget: null, pending_evals: [], warnings, staleness: {},
+  }
 }
 
 export function statusBar(ctx: Ctx): StatusBar {
@@ -32,6 +42,15 @@ export function statusBar(ctx: Ctx): StatusBar {
     bar.gpus.free += declared.filter((g) => !used.has(g)).length
     const syncTimes = hostRuns.map((r) => Date.parse(r.synced_at ?? r.started_at ?? '') || now)
     bar.staleness[host.host_id] = syncTimes.length === 0 ? null : Math.max(0, Math.round((now - Math.min(...syncTimes)) / 100) / 10)
+  }
+  const campaign = getCampaign(store)
+  bar.campaign = campaign.name
+  bar.campaign_status = campaign.status
+  if (campaign.budget_gpu_seconds !== null || campaign.deadline !== null) {
+    bar.budget = budgetOf(store, campaign, ctx.now())
+    const {budget_gpu_seconds: total, spent_gpu_seconds: spent} = bar.budget
+    if (bar.budget.exhausted) bar.warnings.push(`campaign ${campaign.name}: budget exhausted${bar.budget.deadline_passed ? ' (deadline passed)' : ''}; launch, fork and resume are refused`)
+    else if (total !== null && spent >= BUDGET_WARNING_FRACTION * total) bar.warnings.push(`campaign ${campaign.name}: ${Math.round((spent / total) * 100)}% of the GPU budget spent`)
   }
   return bar
 }

@@ -53,9 +53,10 @@ export function liveProcessGroupMembers(pgid: number): number[] {
   })
 }
 
-/** Live processes (other than this one) whose environment mentions `text` (a test's temp dir). */
-export function processesWithEnvironMarker(text: string): number[] {
-  return allPids().filter((pid) => pid !== process.pid && isProcessRunning(pid) && (readProc(pid, 'environ') ?? '').includes(text))
+/** Live processes (other than this one) whose environment mentions `dir` (a test's temp dir) as a path. */
+export function processesWithEnvironMarker(dir: string): number[] {
+  const mentions = (environ: string) => environ.includes(`${dir}/`) || environ.includes(`${dir}\0`)
+  return allPids().filter((pid) => pid !== process.pid && isProcessRunning(pid) && mentions(readProc(pid, 'environ') ?? ''))
 }
 
 /** Describe a pid for failure messages. */

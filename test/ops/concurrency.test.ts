@@ -42,7 +42,10 @@ describe('concurrent forks', () => {
     const first = await Promise.all(Array.from({length: 8}, attempt))
     // Each attempt either got the child or was told the twin is in flight (retryable).
     for (const r of first) {
-      if (!r.json.ok) expect(r.json.error).toMatchObject({code: 'CONFLICT', retryable: true})
+      if (!r.json.ok) {
+        expect(r.json.error).toMatchObject({code: 'OPERATION_IN_PROGRESS', retryable: true})
+        expect(r.status).toBe(5)
+      }
     }
     const retried = await Promise.all(first.map((r) => (r.json.ok ? r : attempt())))
     const ids = new Set(retried.map((r) => r.json.data.run_id))

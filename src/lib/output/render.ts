@@ -53,7 +53,8 @@ export function statusLine(bar: StatusBar): string {
   const r = bar.runs
   const parts = [`${r.running} running`, `${r.queued} queued`, `${r.paused} paused`]
   if (bar.gpus.total > 0) parts.push(`GPUs ${bar.gpus.free}/${bar.gpus.total} free`)
-  parts.push(`campaign ${bar.campaign}`)
+  parts.push(`campaign ${bar.campaign}${bar.campaign_status === 'finalized' ? ' (finalized)' : ''}`)
+  if (bar.budget?.left_gpu_seconds !== null && bar.budget?.left_gpu_seconds !== undefined) parts.push(`budget ${formatDuration(bar.budget.left_gpu_seconds)} GPU left`)
   const warnings = bar.warnings.map((w) => chalk.yellow(`warning: ${w}`))
   return [chalk.dim(parts.join(' · ')), ...warnings].join('\n')
 }
@@ -114,4 +115,11 @@ export function lineChart(series: readonly Series[], options: {width?: number; h
   lines.push(`${' '.repeat(10)}${chalk.dim(`step ${minStep}`)}${' '.repeat(Math.max(1, width - 12 - String(maxStep).length))}${chalk.dim(`step ${maxStep}`)}`)
   const legend = series.map((s, si) => SERIES_COLOURS[si % SERIES_COLOURS.length](`• ${s.name}`)).join('   ')
   return [options.title ? chalk.bold(options.title) : '', ...lines, `${' '.repeat(10)}${legend}`].filter((l) => l !== '').join('\n')
+}
+
+/** Seconds as a short human duration: 45s, 12m, 3.5h. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)}s`
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)}m`
+  return `${(seconds / 3600).toFixed(1)}h`
 }

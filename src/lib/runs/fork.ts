@@ -86,7 +86,7 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
   const reserved = store.write(() => {
     const replay = checkIdempotency<ForkResult>(store, options.idempotencyKey, 'fork', hash)
     if (replay) return replay
-    const campaign = campaignForMutation(store, parent.campaign_id)
+    const campaign = campaignForMutation(store, parent.campaign_id, {startsCompute: true, now})
     const {runId} = insertRun(store, {
       recipe, projectDir: recipe.projectDir, config, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id,
       name: options.name, parentRunId: parent.run_id, forkStep: source.step,

@@ -30,8 +30,9 @@ export function argsHash(kind: string, args: unknown): string {
 
 /**
  * Look up an idempotency key inside a write transaction. Returns the first result for a
- * committed twin, throws CONFLICT for a different use of the key or a twin still in flight,
- * and returns undefined when the key is free (a rolled-back twin frees its key).
+ * committed twin, throws CONFLICT for a different use of the key and OPERATION_IN_PROGRESS
+ * (retryable) for a twin still in flight, and returns undefined when the key is free (a
+ * rolled-back twin frees its key).
  */
 export function checkIdempotency<T>(store: Store, key: string | undefined, kind: OperationKind, hash: string): Replay<T> | undefined {
   if (!key) return undefined
@@ -49,10 +50,8 @@ export function checkIdempotency<T>(store: Store, key: string | undefined, kind:
     store.run(store.db.updateTable('operations').set({idempotency_key: null}).where('op_id', '=', row.op_id))
     return undefined
   }
-  throw new AutolabError('CONFLICT', `Operation with idempotency key "${key}" is still in progress (pid ${row.pid}).`, {
-    retryable: true,
+  throw new AutolabError('OPERATION_IN_PROGRESS', `Operation with idempotency key "${key}" is still in progress (pid ${row.pid}).`, {
     details: {idempotency_key: key, op_id: row.op_id},
-    suggestedAction: 'Retry with the same idempotency key in a moment.',
   })
 }
 

@@ -13,9 +13,10 @@ import {safeName} from '../shell.js'
 import type {Store} from '../store/open.js'
 import {LOCAL_HOST} from '../store/seed.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, stepDone} from './journal.js'
-import {runView, type RunView, getRun} from './queries.js'
+import {allocateGpus} from './capacity.js'
+import {getConfigBody, runView, type RunView, getRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
-import {insertRun, startRunProcess} from './start.js'
+import {insertRun, recipeOfRun, startRunProcess} from './start.js'
 import {transition} from './state-machine.js'
 
 export interface LaunchOptions {
@@ -27,6 +28,8 @@ export interface LaunchOptions {
   idempotencyKey?: string
   host?: string
   campaign?: string
+  /** Queue the run when the host has no free GPUs (tick starts it) instead of NO_CAPACITY. */
+  queue?: boolean
 }
 
 export interface LaunchResult {
@@ -65,13 +68,23 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
   const reserved = store.write(() => {
     const replay = checkIdempotency<LaunchResult>(store, options.idempotencyKey, 'launch', hash)
     if (replay) return replay
-    const campaign = campaignForMutation(store, options.campaign)
+    const campaign = campaignForMutation(store, options.campaign, {startsCompute: true, now})
     syncDeclaredHost(ctx, hostId)
-    const {runId} = insertRun(store, {recipe, projectDir: project.dir, config, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id, name: options.name}, now)
+    const {runId, status} = insertRun(store, {
+      recipe, projectDir: project.dir, config, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id, name: options.name, queueIfFull: options.queue,
+    }, now)
     const op = beginOperation(store, {kind: 'launch', key: options.idempotencyKey, hash, runId, now})
+    if (status === 'queued') {
+      // Nothing to start yet: the operation is complete; tick starts the run when GPUs free up.
+      const result = launchResult(store, runId, config)
+      commitOperation(store, op, result, now)
+      recordEvent(store, {kind: 'launch', time: now, actor: ctx.actor, runId, reason: options.reason ?? null, args: launchArgs(options, recipe.name, hostId), result: {run_id: runId, status}})
+      return {queued: result}
+    }
     return {op, runId}
   })
   if ('replayed' in reserved) return {...reserved.result, replayed: true}
+  if ('queued' in reserved) return reserved.queued as LaunchResult
   const {op, runId} = reserved
   stepDone(store, op, 'reserve', now)
 
@@ -87,9 +100,46 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
       commitOperation(store, op, result, ctx.now())
       recordEvent(store, {
         kind: 'launch', time: ctx.now(), actor: ctx.actor, runId, reason: options.reason ?? null,
-        args: {recipe: recipe.name, sets: options.sets ?? [], config_file: options.configFile ?? null, name: options.name ?? null, host: hostId},
+        args: launchArgs(options, recipe.name, hostId),
         result: {run_id: runId, pid, config_id: result.config_id, gpus: result.gpus},
       })
+      return result
+    })
+  } catch (error) {
+    await rollbackOperation(ctx, op.opId, error)
+    throw error
+  }
+}
+
+function launchArgs(options: LaunchOptions, recipe: string, hostId: string): Record<string, unknown> {
+  return {recipe, sets: options.sets ?? [], config_file: options.configFile ?? null, name: options.name ?? null, host: hostId, queue: options.queue ?? false}
+}
+
+/**
+ * Start a queued run once its host has the GPUs (tick). A journalled launch like any other;
+ * throws NO_CAPACITY (and changes nothing) while the GPUs are still taken.
+ */
+export async function startQueuedRun(ctx: Ctx, runId: string): Promise<LaunchResult> {
+  const {store} = ctx
+  const now = ctx.now()
+  const op = store.write(() => {
+    const run = getRun(store, runId)
+    campaignForMutation(store, run.campaign_id, {startsCompute: true, now})
+    const gpus = allocateGpus(store, run.host_id, recipeOfRun(run).gpus)
+    transition(store, runId, 'queued', 'starting', {})
+    store.run(store.db.updateTable('runs').set({gpus: JSON.stringify(gpus)}).where('run_id', '=', runId))
+    return beginOperation(store, {kind: 'launch', hash: argsHash('launch', {queued: runId}), runId, now})
+  })
+  stepDone(store, op, 'reserve', now)
+  try {
+    const config = getConfigBody(store, getRun(store, runId).config_id)
+    const pid = await startRunProcess(ctx, runId, {config, resumeFrom: null})
+    stepDone(store, op, 'spawn', now)
+    return store.write(() => {
+      transition(store, runId, 'starting', 'running', {started_at: ctx.now().toISOString()})
+      const result = launchResult(store, runId, config)
+      commitOperation(store, op, result, ctx.now())
+      recordEvent(store, {kind: 'start_queued', time: ctx.now(), actor: ctx.actor, runId, result: {run_id: runId, pid, gpus: result.gpus}})
       return result
     })
   } catch (error) {

@@ -4,6 +4,7 @@
 // acknowledgement (events.jsonl control_ack) stamps the version with the step it took effect at
 // (sync.ts); `wait` blocks until then.
 import {applySets, isPlainObject, parseSet} from '../config-merge.js'
+import {campaignForMutation} from '../campaigns.js'
 import type {Ctx} from '../context.js'
 import {recordEvent} from '../events.js'
 import {AutolabError} from '../output/errors.js'
@@ -81,6 +82,7 @@ export async function modifyRun(ctx: Ctx, options: ModifyOptions): Promise<Modif
         suggestedAction: `Fork it with the new values instead: autolab fork ${run.run_id} ${options.sets.map((s) => `--set ${s}`).join(' ')}`,
       })
     }
+    campaignForMutation(store, run.campaign_id, {startsCompute: false, now: ctx.now()})
     const control = parseControl(run.control)
     const config = applySets(getConfigBody(store, run.config_id), options.sets)
     const configId = saveConfig(store, config, ctx.now())

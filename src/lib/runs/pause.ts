@@ -2,6 +2,7 @@
 // a trainer that ignores the contract is stopped with signals and resumes from its latest
 // checkpoint. resume relaunches the run in the same run directory from its latest checkpoint;
 // metrics continue in the same files (a step logged twice keeps the later value).
+import {campaignForMutation} from '../campaigns.js'
 import type {Ctx} from '../context.js'
 import {recordEvent} from '../events.js'
 import {AutolabError} from '../output/errors.js'
@@ -133,6 +134,7 @@ export async function resumeRun(ctx: Ctx, options: ResumeOptions): Promise<Resum
         suggestedAction: run.status === 'running' ? 'It is already running.' : 'Fork it from a checkpoint instead: `autolab fork <run>`.',
       })
     }
+    campaignForMutation(store, run.campaign_id, {startsCompute: true, now: ctx.now()})
     const op = beginOperation(store, {kind: 'resume', key: options.idempotencyKey, hash, runId: run.run_id, now: ctx.now()})
     transition(store, run.run_id, 'paused' as RunStatus, 'starting', {ended_at: null})
     return {op}

@@ -51,22 +51,31 @@ export interface NewRun {
   name?: string
   parentRunId?: string
   forkStep?: number
+  /** When the host has no free GPUs: reserve the run as `queued` (tick starts it later) instead of failing. */
+  queueIfFull?: boolean
 }
 
 /**
  * Reserve a run: GPUs, config, the row in `starting`, config version 1. Call inside a write
  * transaction (it is the "reserve" of reserve-then-act).
  */
-export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string; gpus: string[]; configId: string} {
+export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string; gpus: string[]; configId: string; status: 'starting' | 'queued'} {
   const {recipe} = spec
-  const gpus = allocateGpus(store, spec.hostId, recipe.gpus)
+  let gpus: string[] = []
+  let status: 'starting' | 'queued' = 'starting'
+  try {
+    gpus = allocateGpus(store, spec.hostId, recipe.gpus)
+  } catch (error) {
+    if (!spec.queueIfFull || (error as {code?: string}).code !== 'NO_CAPACITY') throw error
+    status = 'queued'
+  }
   const configId = saveConfig(store, spec.config, now)
   const seq = (store.first(store.db.selectFrom('runs').select((eb) => eb.fn.max('seq').as('seq')))?.seq ?? 0) + 1
   const runId = `r${seq}`
   store.run(store.db.insertInto('runs').values({
     seq, run_id: runId, name: spec.name ?? null, campaign_id: spec.campaignId, parent_run_id: spec.parentRunId ?? null,
     fork_step: spec.forkStep ?? null, host_id: spec.hostId, recipe: recipe.name, recipe_spec: JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir} satisfies RecipeSpec),
-    gpus: JSON.stringify(gpus), config_id: configId, status: 'starting', pid: null, exit_code: null, error: null,
+    gpus: JSON.stringify(gpus), config_id: configId, status, pid: null, exit_code: null, error: null,
     step: spec.forkStep ?? null, run_dir: spec.runDir(runId),
     observation_cadence: recipe.observationCadence, sample_cadence: recipe.sampleCadence,
     control: JSON.stringify(initialControl(recipe.observationCadence, recipe.sampleCadence)),
@@ -74,7 +83,7 @@ export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string
     created_at: now.toISOString(), started_at: null, ended_at: null, synced_at: null,
   }))
   store.run(store.db.insertInto('run_configs').values({run_id: runId, version: 1, config_id: configId, effective_step: spec.forkStep ?? 0, control_version: null, created_at: now.toISOString()}))
-  return {runId, gpus, configId}
+  return {runId, gpus, configId, status}
 }
 
 /**

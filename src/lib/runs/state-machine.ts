@@ -31,6 +31,8 @@ export const RUN_STATES = {
 export type RunStatus = keyof typeof RUN_STATES
 
 export const TERMINAL_STATES: readonly RunStatus[] = ['killed', 'completed', 'failed', 'lost']
+/** States that spend compute (GPU-seconds are accounted from started_at while in them). */
+export const COMPUTING_STATES: readonly RunStatus[] = ['running', 'pausing', 'killing']
 /** States in which a process may exist on the host and must be watched by sync. */
 export const LIVE_STATES: readonly RunStatus[] = ['starting', 'running', 'pausing', 'killing']
 
@@ -59,6 +61,12 @@ export function transition(store: Store, runId: string, from: RunStatus, to: Run
   const result = store.run(
     store.db.updateTable('runs').set({...patch, status: to}).where('run_id', '=', runId).where('status', '=', from),
   )
+  if (result.changes === 1 && (COMPUTING_STATES as readonly string[]).includes(from) && !(COMPUTING_STATES as readonly string[]).includes(to)) {
+    // A running stretch ends: bank its GPU-seconds (a run without GPUs counts as one device).
+    store.prepare(`UPDATE runs SET gpu_seconds = gpu_seconds + max(1, json_array_length(gpus)) *
+      max(0, (julianday(?) - julianday(coalesce(started_at, ?))) * 86400) WHERE run_id = ?`)
+      .run(patch.ended_at ?? new Date().toISOString(), patch.ended_at ?? new Date().toISOString(), runId)
+  }
   if (result.changes !== 1) {
     throw new AutolabError('CONFLICT', `Run ${runId} is no longer ${from}; another process changed it first.`, {
       retryable: true,

@@ -125,6 +125,7 @@ function applyProbe(ctx: Ctx, probedRun: RunRow, probe: RunProbe, requested: Rec
     if (event.kind === 'modify_ack') applyAcknowledgement(store, run.run_id, event.data.version, event.step)
   }
   if (badLines > 0) ctx.warnings.push(`run ${run.run_id}: skipped ${badLines} malformed telemetry line(s)`)
+  if (probe.alive && probe.exitCode === null && lastStep === run.step) detectStall(ctx, run)
   const exited = applyExit(ctx, {...run, step: lastStep}, probe)
   return {points, exited}
 }
@@ -174,4 +175,22 @@ function applyAcknowledgement(store: Store, runId: string, version: unknown, ste
   const newest = store.first(store.db.selectFrom('run_configs').select('config_id').where('run_id', '=', runId)
     .where('effective_step', 'is not', null).orderBy('version', 'desc').limit(1))
   if (newest) store.run(store.db.updateTable('runs').set({config_id: newest.config_id}).where('run_id', '=', runId))
+}
+
+/**
+ * A live process that has logged no new step for longer than the recipe's stall_seconds is
+ * stalled: one anomaly per stalled step (it fires again only after progress, then a new stall).
+ */
+function detectStall(ctx: Ctx, run: RunRow): void {
+  const {store} = ctx
+  const now = ctx.now()
+  const latest = store.prepare('SELECT step, time FROM metric_steps WHERE run_id = ? ORDER BY step DESC LIMIT 1').get(run.run_id) as {step: number; time: number} | undefined
+  // Progress is the later of the last step's time and the start of this stretch (a resume).
+  const since = Math.max(latest ? latest.time * 1000 : 0, Date.parse(run.started_at ?? '') || 0)
+  if (since === 0 || now.getTime() - since < run.stall_seconds * 1000) return
+  const step = latest?.step ?? null
+  const reported = store.first(store.db.selectFrom('events').select('args').where('run_id', '=', run.run_id).where('kind', '=', 'anomaly')
+    .where('args', 'like', '{"type":"stall"%').orderBy('event_id', 'desc').limit(1))
+  if (reported && (JSON.parse(reported.args ?? '{}') as {step?: number | null}).step === step) return
+  recordEvent(store, {kind: 'anomaly', time: now, actor: 'system', runId: run.run_id, args: {type: 'stall', step, seconds: Math.round((now.getTime() - since) / 1000), stall_seconds: run.stall_seconds}})
 }

@@ -145,4 +145,17 @@ export const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('operations_state').on('operations').columns(['state']).execute()
     },
   },
+  '0004_campaign_accounting': {
+    async up(db: Kysely<any>) {
+      // GPU-seconds a run has spent in earlier stretches of running (a resumed run has several);
+      // the current stretch is counted from started_at.
+      await db.schema.alterTable('runs').addColumn('gpu_seconds', 'real', (c) => c.notNull().defaultTo(0)).execute()
+      // Small named values shared by all processes: the current campaign, the tick lease.
+      await db.schema.createTable('settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute()
+    },
+  },
 }

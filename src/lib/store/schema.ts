@@ -65,6 +65,8 @@ export interface RunsTable {
   started_at: string | null
   ended_at: string | null
   synced_at: string | null
+  /** GPU-seconds of earlier running stretches; the current one counts from started_at. */
+  gpu_seconds: Generated<number>
 }
 
 export interface ConfigsTable {
@@ -161,6 +163,12 @@ export interface IngestOffsetsTable {
   offset: number
 }
 
+export interface SettingsTable {
+  key: string
+  value: string
+  updated_at: string
+}
+
 export interface Database {
   campaigns: CampaignsTable
   hosts: HostsTable
@@ -174,6 +182,7 @@ export interface Database {
   events: EventsTable
   operations: OperationsTable
   ingest_offsets: IngestOffsetsTable
+  settings: SettingsTable
 }
 
 export type CampaignRow = Selectable<CampaignsTable>

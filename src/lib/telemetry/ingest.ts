@@ -40,9 +40,52 @@ export function completeLines(data: Buffer): {lines: string[]; consumed: number}
   return {lines, consumed: end + 1}
 }
 
+/** A value further than this many standard deviations from its window's mean is a spike. */
+export const SPIKE_STDS = 6
+/** Spikes are only judged once the window holds this many finite points. */
+const SPIKE_MIN_POINTS = 10
+
+/** One metric's recent points, with running sums of the finite ones (O(1) mean and std). */
+class Window {
+  points: Point[] = []
+  n = 0
+  sum = 0
+  sumSq = 0
+  lastSpikeStep = Number.NEGATIVE_INFINITY
+
+  add(p: Point): void {
+    this.points.push(p)
+    if (Number.isFinite(p.value)) this.count(p.value, 1)
+  }
+
+  removeLast(): void {
+    const p = this.points.pop()!
+    if (Number.isFinite(p.value)) this.count(p.value, -1)
+  }
+
+  removeFirst(): void {
+    const p = this.points.shift()!
+    if (Number.isFinite(p.value)) this.count(p.value, -1)
+  }
+
+  private count(value: number, sign: 1 | -1): void {
+    this.n += sign
+    this.sum += sign * value
+    this.sumSq += sign * value * value
+  }
+
+  /** Is `value` a spike against the points before it? */
+  isSpike(value: number): boolean {
+    if (this.n < SPIKE_MIN_POINTS || !Number.isFinite(value)) return false
+    const mean = this.sum / this.n
+    const std = Math.sqrt(Math.max(0, this.sumSq / this.n - mean * mean))
+    return std > 0 && Math.abs(value - mean) > SPIKE_STDS * std
+  }
+}
+
 /** Rolling windows of the recent points of each metric, seeded from the store on first use. */
 class MetricWindows {
-  private readonly windows = new Map<string, Point[]>()
+  private readonly windows = new Map<string, Window>()
   private seeded = false
 
   constructor(private readonly store: Store, private readonly run: IngestRun) {}
@@ -59,23 +102,30 @@ class MetricWindows {
     }
   }
 
-  push(key: string, point: Point): Point | undefined {
+  /** Add a point; returns the point before it and whether the new one is a spike. */
+  push(key: string, point: Point): {previous: Point | undefined; spike: boolean} {
     if (!this.seeded) this.seed()
     let window = this.windows.get(key)
     if (!window) {
-      window = []
+      window = new Window()
       this.windows.set(key, window)
     }
     // A step logged again (after a resume) replaces the later part of the window.
-    while (window.length > 0 && window.at(-1)!.step >= point.step) window.pop()
-    const previous = window.at(-1)
-    window.push(point)
-    if (window.length > this.run.trend_window) window.shift()
-    return previous
+    while (window.points.length > 0 && window.points.at(-1)!.step >= point.step) window.removeLast()
+    const previous = window.points.at(-1)
+    // One spike event per excursion: not again while the spikes follow one another.
+    let spike = window.isSpike(point.value)
+    if (spike) {
+      if (previous && window.lastSpikeStep === previous.step) spike = false
+      window.lastSpikeStep = point.step
+    }
+    window.add(point)
+    if (window.points.length > this.run.trend_window) window.removeFirst()
+    return {previous, spike}
   }
 
-  entries(): IterableIterator<[string, Point[]]> {
-    return this.windows.entries()
+  entries(): [string, Point[]][] {
+    return [...this.windows.entries()].map(([key, w]) => [key, w.points])
   }
 }
 
@@ -115,9 +165,11 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
       const value = parseMetricValue(raw)
       if (value === undefined) continue
       points++
-      const previous = windows.push(key, {step, value})
+      const {previous, spike} = windows.push(key, {step, value})
       if (!Number.isFinite(value) && (previous === undefined || Number.isFinite(previous.value))) {
         events.push({kind: 'anomaly', step, data: {type: Number.isNaN(value) ? 'nan' : 'inf', metric: key, step, value: toJsonNumber(value)}})
+      } else if (spike) {
+        events.push({kind: 'anomaly', step, data: {type: 'spike', metric: key, step, value, previous: previous?.value ?? null}})
       }
     }
     // The line is stored as written: lossless, and re-serialising the numbers would cost more than the insert.

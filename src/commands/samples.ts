@@ -1,0 +1,25 @@
+import * as Flags from '@oclif/core/flags'
+import chalk from 'chalk'
+import {AutolabCommand, type Parsed} from '../base-command.js'
+import {runArg} from '../command-args.js'
+import type {Ctx} from '../lib/context.js'
+import {type SampleView, samples} from '../lib/telemetry/analysis.js'
+
+export default class Samples extends AutolabCommand<{run_id: string; samples: SampleView[]}> {
+  static summary = 'What the model actually produces: prompts, completions and rewards captured at the sample cadence.'
+  static examples = ['<%= config.bin %> samples r3 -n 5 --json', '<%= config.bin %> samples r3 --step 200 --json']
+  static args = {run: runArg({required: true})}
+  static flags = {
+    step: Flags.integer({description: 'Only samples of this step.'}),
+    n: Flags.integer({char: 'n', description: 'The latest N samples.', default: 10, min: 1}),
+  }
+
+  async execute(ctx: Ctx, {args, flags}: Parsed<typeof Samples>): Promise<{run_id: string; samples: SampleView[]}> {
+    return samples(ctx.store, args.run, {step: flags.step, limit: flags.n})
+  }
+
+  render(r: {run_id: string; samples: SampleView[]}): string {
+    if (r.samples.length === 0) return chalk.dim(`${r.run_id}: no samples yet`)
+    return r.samples.map((s) => `${chalk.dim(`step ${s.step}`)} reward ${s.reward ?? '-'}\n  ${chalk.bold('prompt')} ${s.prompt}\n  ${chalk.bold('completion')} ${s.completion}`).join('\n')
+  }
+}

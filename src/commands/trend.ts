@@ -1,0 +1,34 @@
+import * as Flags from '@oclif/core/flags'
+import {AutolabCommand, type Parsed} from '../base-command.js'
+import {runArg} from '../command-args.js'
+import type {Ctx} from '../lib/context.js'
+import {AutolabError} from '../lib/output/errors.js'
+import {formatValue} from '../lib/output/render.js'
+import {type TrendResult, trend} from '../lib/telemetry/analysis.js'
+
+export default class Trend extends AutolabCommand<TrendResult> {
+  static summary = 'Is a metric going anywhere? Slope per step, mean and std over a window.'
+  static description = 'Over the last --window observations (default: the recipe\'s trend_window), or over the raw points of --steps A:B. computed_over_steps says which steps the numbers cover. A slope near zero with a low std is a plateau.'
+  static examples = ['<%= config.bin %> trend r3 --metric reward --window 20 --json', '<%= config.bin %> trend r3 --metric loss --steps 100:400 --json']
+  static args = {run: runArg({required: true})}
+  static flags = {
+    metric: Flags.string({description: 'The metric.', required: true}),
+    window: Flags.integer({description: 'Number of latest observations.', min: 2}),
+    steps: Flags.string({description: 'A:B — raw points of steps A to B (inclusive) instead.', exclusive: ['window']}),
+  }
+
+  async execute(ctx: Ctx, {args, flags}: Parsed<typeof Trend>): Promise<TrendResult> {
+    let steps: [number, number] | undefined
+    if (flags.steps !== undefined) {
+      const match = /^(\d+):(\d+)$/.exec(flags.steps)
+      if (!match || Number(match[1]) > Number(match[2])) throw new AutolabError('INVALID_ARGUMENT', `--steps "${flags.steps}" must be A:B with A ≤ B, e.g. 100:400.`)
+      steps = [Number(match[1]), Number(match[2])]
+    }
+    return trend(ctx.store, args.run, {metric: flags.metric, window: flags.window, steps})
+  }
+
+  render(r: TrendResult): string {
+    const span = r.computed_over_steps ? `steps ${r.computed_over_steps[0]}–${r.computed_over_steps[1]}` : 'no steps'
+    return `${r.run_id} ${r.metric}: slope ${formatValue(r.slope)}/step · mean ${formatValue(r.mean)} · std ${formatValue(r.std)} · latest ${formatValue(r.latest)} (${r.n} ${r.computed_over}, ${span})`
+  }
+}

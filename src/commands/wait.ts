@@ -1,0 +1,38 @@
+import * as Flags from '@oclif/core/flags'
+import chalk from 'chalk'
+import {AutolabCommand, type Parsed} from '../base-command.js'
+import type {Ctx} from '../lib/context.js'
+import {AutolabError} from '../lib/output/errors.js'
+import {WAKE_KINDS, type WaitResult, type WakeKind, waitForEvents} from '../lib/wait.js'
+
+export default class Wait extends AutolabCommand<WaitResult> {
+  static summary = 'Sleep until something worth acting on happens: an anomaly, an exit, a checkpoint, a message…'
+  static description = `Blocks until an event of a kind in --for appears after the cursor, or --timeout seconds pass (woken_by "timer", exit 0). Kinds: ${Object.keys(WAKE_KINDS).join(', ')} (step: --run R reached --step N). Pass the returned cursor as --since to the next call so nothing that happens in between is missed; without --since only new events count. Local runs are synced while waiting.`
+  static examples = [
+    '<%= config.bin %> wait --for anomaly,exit,message --timeout 600 --json',
+    '<%= config.bin %> wait --for exit --run r3 --since 120 --json',
+    '<%= config.bin %> wait --for step --run r3 --step 500 --timeout 120 --json',
+  ]
+  static flags = {
+    for: Flags.string({description: `Kinds to wake on, comma-separated or repeated: ${Object.keys(WAKE_KINDS).join(', ')}.`, multiple: true, default: ['anomaly', 'exit', 'message']}),
+    timeout: Flags.integer({description: 'Seconds to wait at most.', default: 600, min: 0}),
+    since: Flags.integer({description: 'Cursor (an event_id) from a previous wait or log: events after it count.', min: 0}),
+    run: Flags.string({description: 'Only events of this run (repeatable); messages and budget events still wake.', multiple: true}),
+    step: Flags.integer({description: 'With --for step: the step to wait for.', min: 0}),
+  }
+
+  async execute(ctx: Ctx, {flags}: Parsed<typeof Wait>): Promise<WaitResult> {
+    const kinds = flags.for.flatMap((f) => f.split(',')).map((k) => k.trim()).filter(Boolean)
+    const unknown = kinds.filter((k) => !Object.hasOwn(WAKE_KINDS, k))
+    if (unknown.length > 0) {
+      throw new AutolabError('INVALID_ARGUMENT', `Unknown --for kind(s): ${unknown.join(', ')}. Known: ${Object.keys(WAKE_KINDS).join(', ')}.`)
+    }
+    return waitForEvents(ctx, {for: kinds as WakeKind[], timeoutSeconds: flags.timeout, since: flags.since, runs: flags.run, step: flags.step})
+  }
+
+  render(r: WaitResult): string {
+    const head = r.woken_by === 'timer' ? chalk.dim('timed out; nothing happened') : `woken by ${chalk.bold(r.woken_by)}`
+    const events = r.events.map((e) => `  #${e.event_id} ${e.kind}${e.run_id ? ` ${e.run_id}` : ''} ${JSON.stringify(e.args)}`)
+    return [head, ...events, chalk.dim(`next: autolab wait --since ${r.cursor}`)].join('\n')
+  }
+}

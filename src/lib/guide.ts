@@ -1,0 +1,62 @@
+// The agent playbook. The command list is generated from the commands' own metadata (summary,
+// examples, flags) by the guide command, and the error table from errors.ts, so it never drifts.
+import {ERROR_CODES} from './output/errors.js'
+import {WAKE_KINDS} from './wait.js'
+
+export interface GuideCommand {
+  command: string
+  summary: string
+  description: string | null
+  usage: string[]
+  flags: {name: string; description: string; required: boolean; multiple: boolean}[]
+}
+
+export interface Guide {
+  about: string
+  loop: string[]
+  rules: string[]
+  output_contract: {success: string; failure: string; status_bar: string[]; exit_codes: Record<string, string>}
+  wake_kinds: string[]
+  commands: GuideCommand[]
+  error_codes: {code: string; exit: number; retryable: boolean; meaning: string; what_to_do: string}[]
+}
+
+export const LOOP = [
+  'campaign create NAME --goal … --criterion … --budget-gpu-hours H  (once; or campaign use NAME to pick one up)',
+  'status / tree / log --since CURSOR  (a new session starts here: what runs, what was decided and why)',
+  'launch --recipe R --set k=v --reason "why"  → data.run_id',
+  'wait --for anomaly,exit,message,step --run R --since CURSOR --timeout 600  → data.woken_by, data.events, data.cursor',
+  'trend R --metric M --window N / samples R / history R --last N / compare A B --metric M  (reads: cheap, do them often)',
+  'act: modify R --set k=v --wait (hot, in flight) | fork R --step N --set k=v (new branch) | pause R / resume R | kill R',
+  'note --run R "what you concluded"  (your reasoning, for the next session)',
+  'campaign finalize --winner R --summary "…"  (when the criterion is met or the budget is spent)',
+]
+
+export const RULES = [
+  'Always pass --json and read exactly one JSON document from stdout; check ok, then data or error.code.',
+  'Reads (runs, show, history, trend, samples, compare, tree, log, status) are milliseconds and change nothing: use them freely.',
+  'Always pass --reason on mutations: it is what the next session (and a human) reads in the log.',
+  'On a retryable error (exit 5, error.retryable true) retry the same command with the same --idempotency-key: it never acts twice.',
+  'Keep the cursor from wait/log and pass it as --since: nothing that happens between two calls is missed.',
+  'Hot-modify only what the recipe declares hot (PARAM_NOT_MODIFIABLE otherwise): fork with --set for anything else.',
+  'Forking is cheap (hard links) and atomic: prefer a fork over restarting from scratch.',
+  'Metric values are numbers or the strings "NaN", "Infinity", "-Infinity"; a non-finite value is also an anomaly event.',
+  'When the budget is spent, launch/fork/resume fail with BUDGET_EXHAUSTED; kill, pause, note and finalize still work.',
+]
+
+export function buildGuide(commands: GuideCommand[]): Guide {
+  return {
+    about: 'autolab: a control plane for ML training runs. Every command is one atomic operation; state lives in one SQLite store that outlives your session.',
+    loop: LOOP,
+    rules: RULES,
+    output_contract: {
+      success: '{"ok":true,"data":{…},"status":{…}}',
+      failure: '{"ok":false,"error":{"code","message","retryable","suggested_action","details"?},"status":{…}}',
+      status_bar: ['runs (running, starting, queued, paused, pausing, killing)', 'gpus {free, total}', 'campaign, campaign_status', 'budget {budget_gpu_seconds, spent_gpu_seconds, left_gpu_seconds, deadline, deadline_passed, exhausted}', 'pending_evals', 'warnings[]', 'staleness {host: seconds}'],
+      exit_codes: {'0': 'ok', '1': 'internal', '2': 'invalid input', '3': 'not found', '4': 'state conflict', '5': 'transient: retry', '6': 'budget or campaign closed'},
+    },
+    wake_kinds: Object.keys(WAKE_KINDS),
+    commands,
+    error_codes: Object.entries(ERROR_CODES).map(([code, spec]) => ({code, exit: spec.exit, retryable: spec.retryable, meaning: spec.summary, what_to_do: spec.action})),
+  }
+}

@@ -1,0 +1,97 @@
+// tick: the cron entry point. One pass of housekeeping that no agent has to remember: sync every
+// host, reconcile (interrupted operations, processes of ended runs), start queued runs whose GPUs
+// freed up, enforce campaign deadlines (their runs are paused), record budget crossings.
+// A lease in the store keeps two ticks from overlapping; agents may act concurrently.
+import {budgetOf, getSetting, putSetting, recordBudgetCrossings} from './campaigns.js'
+import type {Ctx} from './context.js'
+import {doctor} from './doctor.js'
+import {startQueuedRun} from './runs/launch.js'
+import {pauseRun} from './runs/pause.js'
+import {syncRuns} from './runs/sync.js'
+
+const LEASE_KEY = 'tick_lease'
+const LEASE_SECONDS = 300
+
+export interface TickResult {
+  /** Another tick held the lease: nothing was done. */
+  skipped: boolean
+  lease_holder: number | null
+  synced_runs: number
+  exited: {run_id: string; status: string}[]
+  rolled_back_operations: string[]
+  killed_orphans: string[]
+  started: string[]
+  still_queued: string[]
+  paused_for_deadline: string[]
+  errors: string[]
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/** Take the lease unless a live tick holds an unexpired one. */
+function acquireLease(ctx: Ctx): number | null {
+  const {store} = ctx
+  return store.write(() => {
+    const held = getSetting(store, LEASE_KEY)
+    if (held) {
+      const lease = JSON.parse(held) as {pid: number; expires_at: string}
+      if (lease.pid !== process.pid && Date.parse(lease.expires_at) > ctx.now().getTime() && processExists(lease.pid)) return lease.pid
+    }
+    putSetting(store, LEASE_KEY, JSON.stringify({pid: process.pid, expires_at: new Date(ctx.now().getTime() + LEASE_SECONDS * 1000).toISOString()}), ctx.now())
+    return null
+  })
+}
+
+function releaseLease(ctx: Ctx): void {
+  ctx.store.write(() => ctx.store.run(ctx.store.db.deleteFrom('settings').where('key', '=', LEASE_KEY).where('value', 'like', `{"pid":${process.pid},%`)))
+}
+
+export async function tick(ctx: Ctx): Promise<TickResult> {
+  const result: TickResult = {
+    skipped: false, lease_holder: null, synced_runs: 0, exited: [], rolled_back_operations: [], killed_orphans: [], started: [], still_queued: [], paused_for_deadline: [], errors: [],
+  }
+  const holder = acquireLease(ctx)
+  if (holder !== null) return {...result, skipped: true, lease_holder: holder}
+  const {store} = ctx
+  try {
+    const sync = await syncRuns(ctx)
+    result.synced_runs = sync.runs
+    result.exited = sync.exited
+    const report = await doctor(ctx, {fix: true})
+    result.rolled_back_operations = report.rolled_back_operations
+    result.killed_orphans = report.live_processes_of_ended_runs.filter((p) => p.killed).map((p) => p.run_id)
+    for (const run of store.all(store.db.selectFrom('runs').select('run_id').where('status', '=', 'queued').orderBy('seq'))) {
+      try {
+        await startQueuedRun(ctx, run.run_id)
+        result.started.push(run.run_id)
+      } catch (error) {
+        result.still_queued.push(run.run_id)
+        const code = (error as {code?: string}).code
+        if (code !== 'NO_CAPACITY' && code !== 'BUDGET_EXHAUSTED') result.errors.push(`${run.run_id}: ${(error as Error).message}`)
+      }
+    }
+    for (const campaign of store.all(store.db.selectFrom('campaigns').selectAll().where('status', '=', 'active').where('deadline', 'is not', null))) {
+      if (!budgetOf(store, campaign, ctx.now()).deadline_passed) continue
+      const running = store.all(store.db.selectFrom('runs').select('run_id').where('campaign_id', '=', campaign.campaign_id).where('status', '=', 'running'))
+      for (const run of running) {
+        try {
+          await pauseRun(ctx, {run: run.run_id, reason: `campaign ${campaign.name} passed its deadline (${campaign.deadline})`})
+          result.paused_for_deadline.push(run.run_id)
+        } catch (error) {
+          result.errors.push(`${run.run_id}: ${(error as Error).message}`)
+        }
+      }
+    }
+    recordBudgetCrossings(store, ctx.now())
+  } finally {
+    releaseLease(ctx)
+  }
+  return result
+}

@@ -1,0 +1,86 @@
+// wait: the agent's sleep. Blocks until an event of a requested kind appears after the cursor
+// (or a run reaches a step), or until the timeout; syncs local runs while it waits so that
+// their events appear. With --since, events that happened between two calls are returned at
+// once: nothing is missed.
+import {recordBudgetCrossings} from './campaigns.js'
+import type {Ctx} from './context.js'
+import {type EventView, eventView, latestEventId} from './events.js'
+import {AutolabError} from './output/errors.js'
+import {resolveRun} from './runs/queries.js'
+import {syncRuns} from './runs/sync.js'
+
+/** Wake kinds and the event kinds behind them. `step` is a condition, not an event. */
+export const WAKE_KINDS = {
+  anomaly: ['anomaly'],
+  exit: ['run_exited'],
+  checkpoint: ['checkpoint'],
+  eval: ['eval'],
+  message: ['message'],
+  modify_ack: ['modify_ack'],
+  budget: ['budget'],
+  step: [],
+} as const satisfies Record<string, readonly string[]>
+
+export type WakeKind = keyof typeof WAKE_KINDS
+
+/** Kinds that concern the whole campaign: they wake a wait narrowed to runs too. */
+const CAMPAIGN_WIDE = new Set(['message', 'budget'])
+
+export interface WaitOptions {
+  for: WakeKind[]
+  timeoutSeconds: number
+  since?: number
+  runs?: string[]
+  step?: number
+  pollMs?: number
+}
+
+export interface WaitResult {
+  /** The wake kind of the first matching event, `step`, or `timer`. */
+  woken_by: WakeKind | 'timer'
+  events: EventView[]
+  /** Pass as --since next time: every event up to here has been seen. */
+  cursor: number
+  /** With --for step: each narrowed run's latest step. */
+  steps?: Record<string, number | null>
+}
+
+export async function waitForEvents(ctx: Ctx, options: WaitOptions): Promise<WaitResult> {
+  const {store} = ctx
+  if (options.for.length === 0) throw new AutolabError('INVALID_ARGUMENT', 'Give at least one kind to wait for with --for.')
+  const runIds = options.runs?.map((r) => resolveRun(store, r).run_id)
+  if (options.for.includes('step') && (options.step === undefined || !runIds?.length)) {
+    throw new AutolabError('INVALID_ARGUMENT', '--for step needs --run R and --step N.')
+  }
+  const eventKinds = [...new Set(options.for.flatMap((k) => WAKE_KINDS[k]))]
+  const kindOf = (eventKind: string) => options.for.find((k) => (WAKE_KINDS[k] as readonly string[]).includes(eventKind))!
+  let cursor = options.since ?? latestEventId(store)
+  const deadline = Date.now() + options.timeoutSeconds * 1000
+  const pollMs = options.pollMs ?? 100
+  for (;;) {
+    await syncRuns(ctx, {hostKinds: ['local']})
+    recordBudgetCrossings(store, ctx.now())
+    const events = matchingEvents(ctx, cursor, eventKinds, runIds)
+    if (events.length > 0) {
+      return {woken_by: kindOf(events[0].kind), events, cursor: events.at(-1)!.event_id}
+    }
+    // Nothing matched up to here: the cursor may move past unrelated events.
+    cursor = Math.max(cursor, latestEventId(store))
+    if (options.for.includes('step')) {
+      const steps = Object.fromEntries(runIds!.map((id) => [id, store.first(store.db.selectFrom('runs').select('step').where('run_id', '=', id))?.step ?? null]))
+      if (Object.values(steps).some((s) => s !== null && s >= options.step!)) return {woken_by: 'step', events: [], cursor, steps}
+    }
+    if (Date.now() >= deadline) return {woken_by: 'timer', events: [], cursor}
+    await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))))
+  }
+}
+
+function matchingEvents(ctx: Ctx, cursor: number, kinds: string[], runIds: string[] | undefined): EventView[] {
+  if (kinds.length === 0) return []
+  const {store} = ctx
+  let query = store.db.selectFrom('events').selectAll().where('event_id', '>', cursor).where('kind', 'in', kinds).orderBy('event_id')
+  if (runIds?.length) {
+    query = query.where((eb) => eb.or([eb('run_id', 'in', runIds), eb.and([eb('run_id', 'is', null), eb('kind', 'in', [...CAMPAIGN_WIDE])])]))
+  }
+  return store.all(query.limit(1000)).map(eventView)
+}
