@@ -5,7 +5,9 @@
 //      prepared-statement insert of the same rows. Target: ≥ 400k points/s.
 //   3. fork: a fork from a 1 GiB checkpoint vs from a 1 MiB one (target: within 1.2×), beside
 //      `cp -r` of the 1 GiB checkpoint.
-import {execFileSync, spawnSync} from 'node:child_process'
+//   4. wake latency: from an event committed by another process to `autolab wait` printing it
+//      (target ≤ 250 ms), beside wait's poll interval.
+import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -17,6 +19,7 @@ import {launchRun} from '../dist/src/lib/runs/launch.js'
 import {forkRun} from '../dist/src/lib/runs/fork.js'
 import {killRun} from '../dist/src/lib/runs/kill.js'
 import {syncRuns} from '../dist/src/lib/runs/sync.js'
+import {recordEvent} from '../dist/src/lib/events.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15)
 const scratch = mkdtempSync(join(tmpdir(), 'autolab-bench-'))
@@ -157,10 +160,35 @@ async function fork() {
   console.log(`  fork --copy, 1 GiB         ${ms(copyFork)}`)
 }
 
+async function wake() {
+  const path = join(scratch, 'wake.db')
+  const store = await openStore(path)
+  const latencies = []
+  for (let round = 0; round < 7; round++) {
+    const waiter = spawn(process.execPath, ['bin/run.js', 'wait', '--for', 'message', '--timeout', '30', '--json', '--store', path], {stdio: ['ignore', 'pipe', 'ignore']})
+    // Give it time to start and enter its loop (a benchmark, not a test: a fixed pause is fine).
+    await new Promise((r) => setTimeout(r, 1500))
+    let sent = 0n
+    const printed = new Promise((resolve) => waiter.stdout.once('data', () => resolve(process.hrtime.bigint())))
+    store.write(() => {
+      recordEvent(store, {kind: 'message', time: new Date(), actor: 'bench', args: {text: `ping ${round}`}})
+    })
+    sent = process.hrtime.bigint()
+    latencies.push(Number((await printed) - sent) / 1e6)
+    await new Promise((r) => waiter.once('close', r))
+  }
+  store.close()
+  const m = median(latencies)
+  console.log('\nwake latency (median of 7): event committed by another process → wait prints it')
+  console.log(`  wait's poll interval       ${ms(100)}`)
+  console.log(`  autolab wait               ${ms(m)}   (target ≤ 250 ms) ${m <= 250 ? 'OK' : 'MISSED'}`)
+}
+
 try {
   await startup()
   await ingest()
   await fork()
+  await wake()
 } finally {
   rmSync(scratch, {recursive: true, force: true})
 }

@@ -5,7 +5,6 @@
 // ingest, so reads never recompute them.
 import {join} from 'node:path'
 import type {Store} from '../store/open.js'
-import {type Point, trendStats} from './trends.js'
 import {parseMetricValue, recordMetrics, toJsonNumber} from './values.js'
 
 export interface IngestRun {
@@ -45,41 +44,100 @@ export const SPIKE_STDS = 6
 /** Spikes are only judged once the window holds this many finite points. */
 const SPIKE_MIN_POINTS = 10
 
-/** One metric's recent points, with running sums of the finite ones (O(1) mean and std). */
+/**
+ * One metric's recent points in a ring buffer, with running sums of the finite ones: O(1) per
+ * point, no allocation — ingest handles every point a trainer logs.
+ */
 class Window {
-  points: Point[] = []
-  n = 0
-  sum = 0
-  sumSq = 0
+  private readonly steps: Float64Array
+  private readonly values: Float64Array
+  private start = 0
+  length = 0
+  private n = 0
+  private sum = 0
+  private sumSq = 0
   lastSpikeStep = Number.NEGATIVE_INFINITY
 
-  add(p: Point): void {
-    this.points.push(p)
-    if (Number.isFinite(p.value)) this.count(p.value, 1)
+  constructor(private readonly capacity: number) {
+    this.steps = new Float64Array(capacity)
+    this.values = new Float64Array(capacity)
+  }
+
+  private index(i: number): number {
+    const j = this.start + i
+    return j >= this.capacity ? j - this.capacity : j
+  }
+
+  lastStep(): number | undefined {
+    return this.length === 0 ? undefined : this.steps[this.index(this.length - 1)]
+  }
+
+  lastValue(): number | undefined {
+    return this.length === 0 ? undefined : this.values[this.index(this.length - 1)]
+  }
+
+  add(step: number, value: number): void {
+    if (this.length === this.capacity) {
+      this.count(this.values[this.start], -1)
+      this.start = this.start + 1 === this.capacity ? 0 : this.start + 1
+      this.length--
+    }
+    const i = this.index(this.length)
+    this.steps[i] = step
+    this.values[i] = value
+    this.length++
+    this.count(value, 1)
   }
 
   removeLast(): void {
-    const p = this.points.pop()!
-    if (Number.isFinite(p.value)) this.count(p.value, -1)
-  }
-
-  removeFirst(): void {
-    const p = this.points.shift()!
-    if (Number.isFinite(p.value)) this.count(p.value, -1)
+    this.length--
+    this.count(this.values[this.index(this.length)], -1)
   }
 
   private count(value: number, sign: 1 | -1): void {
+    if (!Number.isFinite(value)) return
     this.n += sign
     this.sum += sign * value
     this.sumSq += sign * value * value
   }
 
-  /** Is `value` a spike against the points before it? */
+  /** Is `value` a spike against the points before it? (Compared squared: no sqrt per point.) */
   isSpike(value: number): boolean {
     if (this.n < SPIKE_MIN_POINTS || !Number.isFinite(value)) return false
     const mean = this.sum / this.n
-    const std = Math.sqrt(Math.max(0, this.sumSq / this.n - mean * mean))
-    return std > 0 && Math.abs(value - mean) > SPIKE_STDS * std
+    const variance = this.sumSq / this.n - mean * mean
+    const d = value - mean
+    return variance > 0 && d * d > SPIKE_STDS * SPIKE_STDS * variance
+  }
+
+  /** The window's statistics (same definitions as trendStats, without building points). */
+  stats(): {n: number; mean: number | null; std: number | null; slope: number | null} {
+    let n = 0
+    let sumX = 0
+    let sumY = 0
+    for (let i = 0; i < this.length; i++) {
+      const j = this.index(i)
+      if (!Number.isFinite(this.values[j])) continue
+      n++
+      sumX += this.steps[j]
+      sumY += this.values[j]
+    }
+    if (n === 0) return {n, mean: null, std: null, slope: null}
+    const meanX = sumX / n
+    const meanY = sumY / n
+    let sxx = 0
+    let sxy = 0
+    let syy = 0
+    for (let i = 0; i < this.length; i++) {
+      const j = this.index(i)
+      if (!Number.isFinite(this.values[j])) continue
+      const dx = this.steps[j] - meanX
+      const dy = this.values[j] - meanY
+      sxx += dx * dx
+      sxy += dx * dy
+      syy += dy * dy
+    }
+    return {n, mean: meanY, std: Math.sqrt(syy / n), slope: sxx === 0 ? 0 : sxy / sxx}
   }
 }
 
@@ -97,35 +155,39 @@ class MetricWindows {
     for (const row of rows.reverse()) {
       for (const [key, raw] of Object.entries(recordMetrics(row.record))) {
         const value = parseMetricValue(raw)
-        if (value !== undefined) this.push(key, {step: row.step, value})
+        if (value !== undefined) this.push(key, row.step, value)
       }
     }
   }
 
-  /** Add a point; returns the point before it and whether the new one is a spike. */
-  push(key: string, point: Point): {previous: Point | undefined; spike: boolean} {
+  /** The value before the last pushed point (undefined: none); set by push, to spare an allocation per point. */
+  previous: number | undefined
+
+  /** Add a point; returns whether it is a spike (and sets `previous`). */
+  push(key: string, step: number, value: number): boolean {
     if (!this.seeded) this.seed()
     let window = this.windows.get(key)
     if (!window) {
-      window = new Window()
+      window = new Window(this.run.trend_window)
       this.windows.set(key, window)
     }
     // A step logged again (after a resume) replaces the later part of the window.
-    while (window.points.length > 0 && window.points.at(-1)!.step >= point.step) window.removeLast()
-    const previous = window.points.at(-1)
+    while (window.length > 0 && window.lastStep()! >= step) window.removeLast()
+    const previous = window.lastValue()
+    const previousStep = window.lastStep()
     // One spike event per excursion: not again while the spikes follow one another.
-    let spike = window.isSpike(point.value)
+    let spike = window.isSpike(value)
     if (spike) {
-      if (previous && window.lastSpikeStep === previous.step) spike = false
-      window.lastSpikeStep = point.step
+      if (previousStep !== undefined && window.lastSpikeStep === previousStep) spike = false
+      window.lastSpikeStep = step
     }
-    window.add(point)
-    if (window.points.length > this.run.trend_window) window.removeFirst()
-    return {previous, spike}
+    window.add(step, value)
+    this.previous = previous
+    return spike
   }
 
-  entries(): [string, Point[]][] {
-    return [...this.windows.entries()].map(([key, w]) => [key, w.points])
+  entries(): IterableIterator<[string, Window]> {
+    return this.windows.entries()
   }
 }
 
@@ -161,15 +223,18 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
       continue
     }
     const time = typeof record.time === 'number' ? record.time : Date.now() / 1000
-    for (const [key, raw] of Object.entries(record.metrics as Record<string, unknown>)) {
-      const value = parseMetricValue(raw)
+    const metrics = record.metrics as Record<string, unknown>
+    for (const key in metrics) {
+      const raw = metrics[key]
+      const value = typeof raw === 'number' ? raw : parseMetricValue(raw)
       if (value === undefined) continue
       points++
-      const {previous, spike} = windows.push(key, {step, value})
-      if (!Number.isFinite(value) && (previous === undefined || Number.isFinite(previous.value))) {
+      const spike = windows.push(key, step, value)
+      const previous = windows.previous
+      if (!Number.isFinite(value) && (previous === undefined || Number.isFinite(previous))) {
         events.push({kind: 'anomaly', step, data: {type: Number.isNaN(value) ? 'nan' : 'inf', metric: key, step, value: toJsonNumber(value)}})
       } else if (spike) {
-        events.push({kind: 'anomaly', step, data: {type: 'spike', metric: key, step, value, previous: previous?.value ?? null}})
+        events.push({kind: 'anomaly', step, data: {type: 'spike', metric: key, step, value, previous: previous ?? null}})
       }
     }
     // The line is stored as written: lossless, and re-serialising the numbers would cost more than the insert.
@@ -188,10 +253,9 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
 function observationAt(windows: MetricWindows, step: number): Record<string, unknown> {
   const metrics: Record<string, unknown> = {}
   for (const [key, window] of windows.entries()) {
-    const current = window.at(-1)
-    if (!current || current.step !== step) continue
-    const stats = trendStats(window)
-    metrics[key] = {value: toJsonNumber(current.value), mean: stats.mean, std: stats.std, slope: stats.slope, window: stats.n}
+    if (window.lastStep() !== step) continue
+    const stats = window.stats()
+    metrics[key] = {value: toJsonNumber(window.lastValue()!), mean: stats.mean, std: stats.std, slope: stats.slope, window: stats.n}
   }
   return metrics
 }
