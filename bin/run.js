@@ -36,7 +36,8 @@ Module._cache[file] = cli
 script.runInThisContext()(cli.exports, createRequire(file), cli, file, dirname(file))
 cli.loaded = true
 
-await cli.exports.execute({dir: import.meta.url})
+// No user or dev plugins: autolab has none, and looking for them costs every start.
+await cli.exports.execute({loadOptions: {root: fileURLToPath(new URL('..', import.meta.url)), userPlugins: false, devPlugins: false}})
 
 if (cachedData === undefined || script.cachedDataRejected) {
   try {

@@ -1,7 +1,7 @@
 // Listing runs and assembling the `show` view.
 import type {Store} from '../store/open.js'
 import {latestObservation, type MetricStats, type ObservationView, runStats} from '../telemetry/history.js'
-import {getConfigBody, resolveRun, type RunView, runView} from './queries.js'
+import {getConfigBody, RUN_VIEW_COLUMNS, resolveRun, type RunView, runView} from './queries.js'
 
 export interface ListRunsOptions {
   statuses?: string[]
@@ -11,7 +11,7 @@ export interface ListRunsOptions {
 }
 
 export function listRuns(store: Store, options: ListRunsOptions = {}): RunView[] {
-  let query = store.db.selectFrom('runs').selectAll().orderBy('seq', 'desc')
+  let query = store.db.selectFrom('runs').select(RUN_VIEW_COLUMNS).orderBy('seq', 'desc')
   if (options.statuses?.length) query = query.where('status', 'in', options.statuses)
   if (options.recipe) query = query.where('recipe', '=', options.recipe)
   if (options.campaign) query = query.where('campaign_id', '=', options.campaign)

@@ -41,7 +41,13 @@ export interface RunView {
   synced_at: string | null
 }
 
-export function runView(row: RunRow): RunView {
+/** The columns runView reads: listing a thousand runs should not drag their control and recipe JSON along. */
+export const RUN_VIEW_COLUMNS = [
+  'run_id', 'name', 'status', 'step', 'parent_run_id', 'fork_step', 'host_id', 'recipe', 'campaign_id', 'gpus', 'pid', 'exit_code',
+  'error', 'config_id', 'run_dir', 'created_at', 'started_at', 'ended_at', 'synced_at',
+] as const satisfies readonly (keyof RunRow)[]
+
+export function runView(row: Pick<RunRow, (typeof RUN_VIEW_COLUMNS)[number]>): RunView {
   return {
     run_id: row.run_id,
     name: row.name,
