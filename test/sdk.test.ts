@@ -307,9 +307,11 @@ describe('helpers', () => {
       state: 'pause',
       overrides: {},
       save_at: [],
+      save_now: 0,
       observation_cadence: 10,
       sample_cadence: 50,
     })
+    expect(parseControl('{"save_now":3}').save_now).toBe(3)
     expect(() => parseControl('[]')).toThrow()
     expect(checkpointStep('/a/checkpoints/step-12/')).toBe(12)
     expect(checkpointStep('/a/checkpoints/latest')).toBeNull()

@@ -52,7 +52,7 @@ describe('store', () => {
 
   it('enforces foreign keys', async () => {
     const store = await openStore(join(dir, 'c.db'))
-    expect(() => store.sqlite.prepare("INSERT INTO run_configs VALUES ('nope', 1, 'nope', 0, 'now')").run()).toThrow(/FOREIGN KEY/)
+    expect(() => store.sqlite.prepare("INSERT INTO run_configs (run_id, version, config_id, effective_step, created_at) VALUES ('nope', 1, 'nope', 0, 'now')").run()).toThrow(/FOREIGN KEY/)
     store.close()
   })
 
