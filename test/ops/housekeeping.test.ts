@@ -38,7 +38,7 @@ describe('tick, guide, anomalies, samples, compare', () => {
   })
 
   it('tick pauses the runs of a campaign past its deadline, and concurrent ticks take turns', async () => {
-    act('campaign', 'create', 'short', '--deadline', new Date(Date.now() + 1500).toISOString())
+    act('campaign', 'create', 'short', '--deadline', new Date(Date.now() + 4000).toISOString())
     const run = act('launch', '--recipe', 'toy', '--set', 'step_time_ms=20', '--set', 'max_steps=100000')
     await waitFor(() => Date.now() > Date.parse(act('campaign', 'show').budget.deadline), 'the deadline')
     const ticks = await Promise.all([cliAsync(['tick', '--store', store]), cliAsync(['tick', '--store', store])])
