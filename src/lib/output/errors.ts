@@ -30,7 +30,7 @@ export const ERROR_CODES = {
   PARAM_OUT_OF_RANGE: {exit: EXIT.invalid, retryable: false, summary: 'The value is outside the range the recipe allows.', action: 'Pick a value within the range given in details.'},
   NO_CAPACITY: {exit: EXIT.transient, retryable: true, summary: 'Not enough free GPUs on the host.', action: 'Wait for a run to finish, or kill one.'},
   HOST_UNREACHABLE: {exit: EXIT.transient, retryable: true, summary: 'The host could not be reached.', action: 'Retry later; check the host is up and reachable.'},
-  OPERATION_IN_PROGRESS: {exit: EXIT.transient, retryable: true, summary: 'An operation with the same idempotency key is still running.', action: 'Retry with the same idempotency key in a moment: you will get its result.'},
+  OPERATION_IN_PROGRESS: {exit: EXIT.transient, retryable: true, summary: 'An operation with the same idempotency key, or on the same run, is still running.', action: 'Retry the same command (with the same idempotency key) in a moment.'},
   STORE_BUSY: {exit: EXIT.transient, retryable: true, summary: 'The store stayed locked by other processes past the busy timeout.', action: 'Retry with the same idempotency key.'},
   TIMEOUT: {exit: EXIT.transient, retryable: true, summary: 'The operation did not finish in time.', action: 'Retry, or raise --timeout.'},
   LAUNCH_FAILED: {exit: EXIT.internal, retryable: false, summary: 'The trainer process could not be started.', action: 'Check the recipe command and the run stderr.log.'},

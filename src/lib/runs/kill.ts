@@ -38,7 +38,7 @@ export async function killRun(ctx: Ctx, options: KillOptions): Promise<KillResul
     const status = run.status as RunStatus
     if (isTerminal(status)) return {done: {run_id: run.run_id, status, previous_status: status, exit_code: run.exit_code, stopped_by: 'already_ended', changed: false, replayed: false} satisfies KillResult}
     if (status === 'starting') {
-      throw new AutolabError('CONFLICT', `Run ${run.run_id} is still starting; retry in a moment.`, {retryable: true, details: {run_id: run.run_id, status}})
+      throw new AutolabError('OPERATION_IN_PROGRESS', `Run ${run.run_id} is still starting; retry in a moment.`, {details: {run_id: run.run_id, status}})
     }
     const op = beginOperation(store, {kind: 'kill', key: options.idempotencyKey, hash, runId: run.run_id, now: ctx.now()})
     if (status === 'queued' || status === 'paused') {

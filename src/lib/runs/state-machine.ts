@@ -69,8 +69,7 @@ export function transition(store: Store, runId: string, from: RunStatus, to: Run
   }
   if (result.changes !== 1) {
     throw new AutolabError('CONFLICT', `Run ${runId} is no longer ${from}; another process changed it first.`, {
-      retryable: true,
-      suggestedAction: 'Re-read the run with `autolab show` and retry.',
+      suggestedAction: 'Re-read the run with `autolab show --json` and decide again.',
       details: {run_id: runId, expected: from, to},
     })
   }
