@@ -1,11 +1,12 @@
 // cadence, config, diff and doctor against a real store and real runs.
-import {mkdirSync, readFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import Cadence from '../../src/commands/cadence.js'
 import Config from '../../src/commands/config.js'
 import Diff from '../../src/commands/diff.js'
 import Doctor from '../../src/commands/doctor.js'
+import Fork from '../../src/commands/fork.js'
 import Kill from '../../src/commands/kill.js'
 import Launch from '../../src/commands/launch.js'
 import Show from '../../src/commands/show.js'
@@ -53,6 +54,23 @@ describe('cadence, config, diff, doctor', () => {
       {key: 'task.modulus', a: a.config.task.modulus, b: 11},
     ])
     expect((await run(Diff, a.run_id, a.run_id)).json.data).toMatchObject({same: true, differences: []})
+  })
+
+  it('fork --patch deep-merges a YAML file into the parent config, then --set on top', async () => {
+    const parent = (await run(Launch, '--recipe', 'toy', '--set', 'max_steps=20', '--set', 'save_every=10', '--set', 'step_time_ms=0')).json.data
+    await waitFor(async () => (await run(Show, parent.run_id)).json.data.run.status === 'completed', 'completed')
+    const patch = join(dir, 'patch.yaml')
+    // The same modulus (the checkpoint's shape depends on it): what matters is that `kind` survives.
+    writeFileSync(patch, `task:\n  modulus: ${parent.config.task.modulus}\nbeta: 0.2\ntemperature: 0.5\n`)
+    const fork = (await runCommand(Fork, [parent.run_id, '--step', '10', '--patch', patch, '--set', 'beta=0.3', '--set', 'max_steps=12', '--store', store])).json.data
+    expect(fork.config.task).toEqual(parent.config.task)
+    expect(Object.keys(fork.config.task).length).toBeGreaterThan(1)
+    expect(fork.config.temperature).toBe(0.5)
+    expect(fork.config.beta).toBe(0.3)
+    expect(fork.config.learning_rate).toBe(parent.config.learning_rate)
+    const missing = await runCommand(Fork, [parent.run_id, '--step', '10', '--patch', join(dir, 'nope.yaml'), '--store', store])
+    expect([missing.exitCode, missing.json.error.code]).toEqual([3, 'FILE_NOT_FOUND'])
+    await waitFor(async () => (await run(Show, fork.run_id)).json.data.run.status === 'completed', 'the child completes')
   })
 
   it('doctor reports run directories without rows, and is ok otherwise', async () => {
