@@ -32,6 +32,9 @@ await build({
   banner: {js: "const __autolab_import_meta_url = require('node:url').pathToFileURL(__filename).href;"},
   logLevel: 'warning',
   legalComments: 'none',
+  // Smaller source: less to read and hash against the code cache at every start. keepNames: oclif and error messages use class names.
+  minify: true,
+  keepNames: true,
 })
 run(bin('oclif'), ['manifest'])
 // Warm the code cache with a representative command (bin/run.js writes it when missing).

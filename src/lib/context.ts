@@ -40,11 +40,18 @@ export function defaultActor(flag?: string): string {
 export async function openContext(options: ContextOptions = {}): Promise<Ctx> {
   const store = await openStore(defaultStorePath(options.store))
   let project: Project | undefined
+  let actor: string | undefined
   const executors = new Map<string, Executor>()
   return {
     store,
     now: options.now ?? (() => new Date()),
-    actor: defaultActor(options.actor),
+    // Lazy: looking at process.stdin costs a few ms, and only mutations record an actor.
+    get actor() {
+      return (actor ??= defaultActor(options.actor))
+    },
+    set actor(value: string) {
+      actor = value
+    },
     log: options.log ?? ((message) => process.stderr.write(`${message}\n`)),
     warnings: [],
     project: () => (project ??= loadProject(options.project)),

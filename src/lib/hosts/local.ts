@@ -1,5 +1,4 @@
 // The local host: runs are processes on this machine, started through the sh wrapper.
-import {spawn} from 'node:child_process'
 import {chmodSync, closeSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {AutolabError} from '../output/errors.js'
@@ -22,6 +21,8 @@ export class LocalExecutor implements Executor {
     }
     // detached: the wrapper becomes a session and process-group leader, so the group can be
     // signalled as one and the run outlives this CLI process.
+    // Loaded here, not at the top: child_process costs ~5 ms and most commands start nothing.
+    const {spawn} = process.getBuiltinModule('node:child_process')
     const child = spawn('sh', [join(spec.runDir, 'launch.sh')], {cwd: spec.runDir, detached: true, stdio: 'ignore'})
     await new Promise<void>((resolveSpawn, reject) => {
       child.once('spawn', resolveSpawn)
