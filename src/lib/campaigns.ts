@@ -3,6 +3,7 @@
 // exists; `campaign use` sets the one new runs join.
 import {recordEvent} from './events.js'
 import {AutolabError} from './output/errors.js'
+import {idempotent} from './runs/journal.js'
 import {resolveRun} from './runs/queries.js'
 import {COMPUTING_STATES} from './runs/state-machine.js'
 import {safeName} from './shell.js'
@@ -94,6 +95,7 @@ export interface CreateCampaignOptions {
   deadline?: string
   actor: string
   reason?: string
+  idempotencyKey?: string
   now: Date
 }
 
@@ -108,7 +110,8 @@ export function createCampaign(store: Store, options: CreateCampaignOptions): Ca
     if (Number.isNaN(time)) throw new AutolabError('INVALID_ARGUMENT', `--deadline "${options.deadline}" is not a date/time (use ISO 8601, e.g. 2026-12-01T18:00:00Z).`)
     deadline = new Date(time).toISOString()
   }
-  return store.write(() => {
+  const args = {name: options.name, goal: options.goal ?? null, criterion: options.criterion ?? null, budget_gpu_hours: options.budgetGpuHours ?? null, deadline}
+  return idempotent(store, {key: options.idempotencyKey, kind: 'campaign_create', args, now: options.now}, () => {
     if (store.first(store.db.selectFrom('campaigns').select('campaign_id').where('campaign_id', '=', options.name))) {
       throw new AutolabError('CONFLICT', `Campaign ${options.name} exists already.`, {details: {campaign: options.name}, suggestedAction: 'Pick another name, or `autolab campaign use` it.'})
     }
@@ -129,8 +132,9 @@ export function useCampaign(store: Store, name: string, now: Date): CampaignRow 
   return campaign
 }
 
-export function finalizeCampaign(store: Store, options: {name?: string; winner?: string; summary?: string; actor: string; reason?: string; now: Date}): CampaignRow {
-  return store.write(() => {
+export function finalizeCampaign(store: Store, options: {name?: string; winner?: string; summary?: string; actor: string; reason?: string; idempotencyKey?: string; now: Date}): CampaignRow {
+  const args = {name: options.name ?? currentCampaignId(store), winner: options.winner ?? null, summary: options.summary ?? null}
+  return idempotent(store, {key: options.idempotencyKey, kind: 'campaign_finalize', args, now: options.now}, () => {
     const campaign = getCampaign(store, options.name)
     if (campaign.status === 'finalized') {
       throw new AutolabError('CAMPAIGN_FINALIZED', `Campaign ${campaign.name} is finalized already.`, {details: {campaign: campaign.name}})

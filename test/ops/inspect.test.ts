@@ -5,7 +5,11 @@ import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import Cadence from '../../src/commands/cadence.js'
 import Config from '../../src/commands/config.js'
 import Diff from '../../src/commands/diff.js'
+import CampaignCreate from '../../src/commands/campaign/create.js'
+import CampaignFinalize from '../../src/commands/campaign/finalize.js'
 import Doctor from '../../src/commands/doctor.js'
+import Log from '../../src/commands/log.js'
+import Note from '../../src/commands/note.js'
 import Fork from '../../src/commands/fork.js'
 import Kill from '../../src/commands/kill.js'
 import Launch from '../../src/commands/launch.js'
@@ -71,6 +75,22 @@ describe('cadence, config, diff, doctor', () => {
     const missing = await runCommand(Fork, [parent.run_id, '--step', '10', '--patch', join(dir, 'nope.yaml'), '--store', store])
     expect([missing.exitCode, missing.json.error.code]).toEqual([3, 'FILE_NOT_FOUND'])
     await waitFor(async () => (await run(Show, fork.run_id)).json.data.run.status === 'completed', 'the child completes')
+  })
+
+  it('note, message and campaign create/finalize honour idempotency keys', async () => {
+    const first = (await run(Note, 'plateau at 0.14', '--idempotency-key', 'n1')).json.data
+    const again = (await run(Note, 'plateau at 0.14', '--idempotency-key', 'n1')).json.data
+    expect(again).toMatchObject({replayed: true, event: {event_id: first.event.event_id}})
+    expect((await run(Note, 'something else', '--idempotency-key', 'n1')).json.error.code).toBe('CONFLICT')
+    expect((await run(Log, '--kind', 'note')).json.data.events).toHaveLength(1)
+    const created = await run(CampaignCreate, 'c1', '--budget-gpu-hours', '2', '--idempotency-key', 'c1')
+    const retried = await run(CampaignCreate, 'c1', '--budget-gpu-hours', '2', '--idempotency-key', 'c1')
+    expect([created.json.ok, retried.json.ok]).toEqual([true, true])
+    expect((await run(CampaignCreate, 'c1', '--budget-gpu-hours', '2')).json.error.code).toBe('CONFLICT')
+    const fin = await run(CampaignFinalize, '--summary', 'done', '--idempotency-key', 'f1')
+    const finAgain = await run(CampaignFinalize, '--summary', 'done', '--idempotency-key', 'f1')
+    expect([fin.json.data.status, finAgain.json.data.status]).toEqual(['finalized', 'finalized'])
+    expect((await run(CampaignFinalize, '--summary', 'done')).json.error.code).toBe('CAMPAIGN_FINALIZED')
   })
 
   it('doctor reports run directories without rows, and is ok otherwise', async () => {

@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import {AutolabCommand, type Parsed} from '../../base-command.js'
+import {AutolabCommand, mutationFlags, type Parsed} from '../../base-command.js'
 import {type CampaignView, campaignView, createCampaign, useCampaign} from '../../lib/campaigns.js'
 import type {Ctx} from '../../lib/context.js'
 import {renderCampaign} from './show.js'
@@ -18,14 +18,14 @@ export default class CampaignCreate extends AutolabCommand<CampaignView> {
     'budget-gpu-hours': Flags.string({description: 'GPU-hours the campaign may spend.'}),
     deadline: Flags.string({description: 'When the campaign must end (ISO 8601); tick pauses its runs then.'}),
     use: Flags.boolean({description: 'Make it the current campaign.', default: true, allowNo: true}),
-    reason: Flags.string({description: 'Why: recorded in the decision log.'}),
+    ...mutationFlags,
   }
 
   async execute(ctx: Ctx, {args, flags}: Parsed<typeof CampaignCreate>): Promise<CampaignView> {
     const hours = flags['budget-gpu-hours'] === undefined ? undefined : Number(flags['budget-gpu-hours'])
     const created = createCampaign(ctx.store, {
       name: args.name, goal: flags.goal, criterion: flags.criterion, budgetGpuHours: hours, deadline: flags.deadline,
-      actor: ctx.actor, reason: flags.reason, now: ctx.now(),
+      actor: ctx.actor, reason: flags.reason, idempotencyKey: flags['idempotency-key'], now: ctx.now(),
     })
     if (flags.use) useCampaign(ctx.store, created.campaign_id, ctx.now())
     return campaignView(ctx.store, created.campaign_id, ctx.now())

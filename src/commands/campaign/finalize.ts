@@ -1,6 +1,6 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
-import {AutolabCommand, type Parsed} from '../../base-command.js'
+import {AutolabCommand, mutationFlags, type Parsed} from '../../base-command.js'
 import {type CampaignView, campaignView, finalizeCampaign} from '../../lib/campaigns.js'
 import type {Ctx} from '../../lib/context.js'
 import {renderCampaign} from './show.js'
@@ -13,11 +13,11 @@ export default class CampaignFinalize extends AutolabCommand<CampaignView> {
   static flags = {
     winner: Flags.string({description: 'The winning run.'}),
     summary: Flags.string({description: 'What the campaign found.'}),
-    reason: Flags.string({description: 'Why: recorded in the decision log.'}),
+    ...mutationFlags,
   }
 
   async execute(ctx: Ctx, {args, flags}: Parsed<typeof CampaignFinalize>): Promise<CampaignView> {
-    const campaign = finalizeCampaign(ctx.store, {name: args.name, winner: flags.winner, summary: flags.summary, actor: ctx.actor, reason: flags.reason, now: ctx.now()})
+    const campaign = finalizeCampaign(ctx.store, {name: args.name, winner: flags.winner, summary: flags.summary, actor: ctx.actor, reason: flags.reason, idempotencyKey: flags['idempotency-key'], now: ctx.now()})
     return campaignView(ctx.store, campaign.campaign_id, ctx.now())
   }
 

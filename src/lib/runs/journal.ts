@@ -11,6 +11,7 @@ import type {Store} from '../store/open.js'
 import type {OperationRow} from '../store/schema.js'
 
 export type OperationKind = 'launch' | 'fork' | 'kill' | 'pause' | 'resume' | 'modify'
+  | 'note' | 'message' | 'cadence' | 'campaign_create' | 'campaign_finalize'
 
 export interface Operation {
   opId: string
@@ -105,4 +106,23 @@ export function getOperation(store: Store, opId: string): OperationRow {
 
 export function openOperations(store: Store): OperationRow[] {
   return store.all(store.db.selectFrom('operations').selectAll().where('state', '=', 'started'))
+}
+
+/**
+ * Idempotency for a mutation that is one write transaction (note, cadence, campaign create…):
+ * no steps to journal, but a retry with the same key must still get the first answer. Runs `act`
+ * and records the committed operation in the same transaction.
+ */
+export function idempotent<T>(store: Store, options: {key?: string; kind: OperationKind; args: unknown; now: Date; runId?: string | null}, act: () => T): T & {replayed: boolean} {
+  const hash = argsHash(options.kind, options.args)
+  return store.write(() => {
+    const replay = checkIdempotency<T>(store, options.key, options.kind, hash)
+    if (replay) return {...replay.result, replayed: true}
+    const result = act()
+    if (options.key) {
+      const op = beginOperation(store, {kind: options.kind, key: options.key, hash, runId: options.runId ?? null, now: options.now})
+      commitOperation(store, op, result, options.now)
+    }
+    return {...result, replayed: false}
+  })
 }
