@@ -148,7 +148,8 @@ export async function resumeRun(ctx: Ctx, options: ResumeOptions): Promise<Resum
     const pid = await startRunProcess(ctx, target.run_id, {resumeFrom: checkpoint?.path ?? null})
     stepDone(store, op, 'spawn', ctx.now())
     return store.write(() => {
-      transition(store, target.run_id, 'starting', 'running', {started_at: ctx.now().toISOString()})
+      // The run continues from the checkpoint: its step goes back there, and counts up again.
+      transition(store, target.run_id, 'starting', 'running', {started_at: ctx.now().toISOString(), step: checkpoint?.step ?? null})
       const result: ResumeResult = {run_id: target.run_id, status: 'running', pid, resumed_from_step: checkpoint?.step ?? null, checkpoint: checkpoint?.path ?? null, replayed: false}
       commitOperation(store, op, result, ctx.now())
       recordEvent(store, {kind: 'resume', time: ctx.now(), actor: ctx.actor, runId: target.run_id, reason: options.reason ?? null, result})
