@@ -12,6 +12,8 @@ import type {RunRow} from '../store/schema.js'
 import {completeLines, type IngestEvent, ingestMetrics, ingestSamples, ingestTrainerEvents} from '../telemetry/ingest.js'
 import {type RunStatus, transition} from './state-machine.js'
 
+const IDLE_RESYNC_MS = 1000
+
 /** States whose process sync watches. `starting` belongs to its in-flight operation (or recovery). */
 export const PROBED_STATES: readonly RunStatus[] = ['running', 'pausing', 'killing']
 
@@ -45,6 +47,10 @@ export async function syncRuns(ctx: Ctx, options: SyncOptions = {}): Promise<Syn
     const probes = await executor.probe(hostRuns.map((r) => ({runId: r.run_id, runDir: r.run_dir, pid: r.pid, offsets: offsets.get(r.run_id) ?? {}})))
     for (const probe of probes) {
       const run = hostRuns.find((r) => r.run_id === probe.runId)!
+      // Nothing new from a live run synced within the last second: no write transaction (many
+      // waiting processes poll the same runs; each write would take the store's write lock).
+      const idle = probe.alive && probe.exitCode === null && Object.keys(probe.deltas).length === 0
+      if (idle && ctx.now().getTime() - (Date.parse(run.synced_at ?? '') || 0) < IDLE_RESYNC_MS) continue
       const sizes = await checkpointSizes(probe, (path) => executor.pathBytes(path), run.run_dir)
       const applied = store.write(() => applyProbe(ctx, run, probe, offsets.get(run.run_id) ?? {}, sizes))
       summary.points += applied.points
