@@ -7,6 +7,7 @@ import type {Ctx} from './context.js'
 import {doctor} from './doctor.js'
 import {startQueuedRun} from './runs/launch.js'
 import {pauseRun} from './runs/pause.js'
+import {processExists} from './runs/recovery.js'
 import {syncRuns} from './runs/sync.js'
 
 const LEASE_KEY = 'tick_lease'
@@ -24,15 +25,6 @@ export interface TickResult {
   still_queued: string[]
   paused_for_deadline: string[]
   errors: string[]
-}
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }
 
 /** Take the lease unless a live tick holds an unexpired one. */

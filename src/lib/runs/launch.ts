@@ -7,12 +7,12 @@
 import {campaignForMutation} from '../campaigns.js'
 import {type JsonObject, applySets, deepMerge} from '../config-merge.js'
 import type {Ctx} from '../context.js'
-import {recordEvent} from '../events.js'
+import {type NewEvent, recordEvent} from '../events.js'
 import {type Recipe, getRecipe, readConfigFile} from '../project.js'
 import {safeName} from '../shell.js'
 import type {Store} from '../store/open.js'
 import {LOCAL_HOST} from '../store/seed.js'
-import {argsHash, beginOperation, checkIdempotency, commitOperation, stepDone} from './journal.js'
+import {argsHash, beginOperation, checkIdempotency, commitOperation, type Operation, stepDone} from './journal.js'
 import {allocateGpus} from './capacity.js'
 import {getConfigBody, runView, type RunView, getRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
@@ -64,7 +64,7 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
   const executor = ctx.executor(hostId)
   const now = ctx.now()
 
-  // 1. reserve
+  // 1. reserve; 2. spawn and 3. commit in spawnAndCommit
   const reserved = store.write(() => {
     const replay = checkIdempotency<LaunchResult>(store, options.idempotencyKey, 'launch', hash)
     if (replay) return replay
@@ -88,21 +88,26 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
   const {op, runId} = reserved
   stepDone(store, op, 'reserve', now)
 
-  try {
-    // 2. spawn
-    const pid = await startRunProcess(ctx, runId, {config, resumeFrom: null})
-    stepDone(store, op, 'spawn', now)
+  return spawnAndCommit(ctx, op, runId, config, (result, pid) => ({
+    kind: 'launch', reason: options.reason ?? null, args: launchArgs(options, recipe.name, hostId),
+    result: {run_id: runId, pid, config_id: result.config_id, gpus: result.gpus},
+  }))
+}
 
-    // 3. commit
+/**
+ * Steps 2 and 3 of a launch (and of a queued run's start): spawn the process, then in one
+ * transaction mark the run running, commit the journal and record the event. Rolls back on failure.
+ */
+async function spawnAndCommit(ctx: Ctx, op: Operation, runId: string, config: JsonObject, event: (result: LaunchResult, pid: number) => Pick<NewEvent, 'kind' | 'reason' | 'args' | 'result'>): Promise<LaunchResult> {
+  const {store} = ctx
+  try {
+    const pid = await startRunProcess(ctx, runId, {config, resumeFrom: null})
+    stepDone(store, op, 'spawn', ctx.now())
     return store.write(() => {
       transition(store, runId, 'starting', 'running', {started_at: ctx.now().toISOString()})
       const result = launchResult(store, runId, config)
       commitOperation(store, op, result, ctx.now())
-      recordEvent(store, {
-        kind: 'launch', time: ctx.now(), actor: ctx.actor, runId, reason: options.reason ?? null,
-        args: launchArgs(options, recipe.name, hostId),
-        result: {run_id: runId, pid, config_id: result.config_id, gpus: result.gpus},
-      })
+      recordEvent(store, {time: ctx.now(), actor: ctx.actor, runId, ...event(result, pid)})
       return result
     })
   } catch (error) {
@@ -131,21 +136,8 @@ export async function startQueuedRun(ctx: Ctx, runId: string): Promise<LaunchRes
     return beginOperation(store, {kind: 'launch', hash: argsHash('launch', {queued: runId}), runId, now})
   })
   stepDone(store, op, 'reserve', now)
-  try {
-    const config = getConfigBody(store, getRun(store, runId).config_id)
-    const pid = await startRunProcess(ctx, runId, {config, resumeFrom: null})
-    stepDone(store, op, 'spawn', now)
-    return store.write(() => {
-      transition(store, runId, 'starting', 'running', {started_at: ctx.now().toISOString()})
-      const result = launchResult(store, runId, config)
-      commitOperation(store, op, result, ctx.now())
-      recordEvent(store, {kind: 'start_queued', time: ctx.now(), actor: ctx.actor, runId, result: {run_id: runId, pid, gpus: result.gpus}})
-      return result
-    })
-  } catch (error) {
-    await rollbackOperation(ctx, op.opId, error)
-    throw error
-  }
+  const config = getConfigBody(store, getRun(store, runId).config_id)
+  return spawnAndCommit(ctx, op, runId, config, (result, pid) => ({kind: 'start_queued', result: {run_id: runId, pid, gpus: result.gpus}}))
 }
 
 function launchResult(store: Store, runId: string, config: JsonObject): LaunchResult {

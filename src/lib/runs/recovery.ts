@@ -4,7 +4,8 @@ import type {Ctx} from '../context.js'
 import {openOperations} from './journal.js'
 import {rollbackOperation} from './rollback.js'
 
-function processExists(pid: number): boolean {
+/** A process with this pid exists (EPERM: it exists but is not ours to signal). */
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
