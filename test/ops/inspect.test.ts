@@ -15,6 +15,7 @@ import Kill from '../../src/commands/kill.js'
 import Launch from '../../src/commands/launch.js'
 import Show from '../../src/commands/show.js'
 import {removeDir, runCommand, tempDir, waitFor} from '../commands/run-command.js'
+import {killAllUnder} from './cli.js'
 
 describe('cadence, config, diff, doctor', () => {
   let dir: string
@@ -23,7 +24,11 @@ describe('cadence, config, diff, doctor', () => {
     dir = tempDir('autolab-inspect-')
     store = join(dir, 'autolab.db')
   })
-  afterEach(() => removeDir(dir))
+  afterEach(() => {
+    // Runs a test did not wait for may still be writing into the directory.
+    killAllUnder(dir)
+    removeDir(dir)
+  })
   const run = (command: Parameters<typeof runCommand>[0], ...args: string[]) => runCommand(command, [...args, '--store', store])
 
   it('cadence clamps to the bounds, returns the applied values and reaches control.json and the trainer', async () => {
@@ -58,6 +63,7 @@ describe('cadence, config, diff, doctor', () => {
       {key: 'task.modulus', a: a.config.task.modulus, b: 11},
     ])
     expect((await run(Diff, a.run_id, a.run_id)).json.data).toMatchObject({same: true, differences: []})
+    for (const r of [a, b]) await waitFor(async () => (await run(Show, r.run_id)).json.data.run.status === 'completed', `${r.run_id} completes`)
   })
 
   it('fork --patch deep-merges a YAML file into the parent config, then --set on top', async () => {
