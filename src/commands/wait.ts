@@ -13,6 +13,8 @@ export default class Wait extends AutolabCommand<WaitResult> {
     '<%= config.bin %> wait --for exit --run r3 --since 120 --json',
     '<%= config.bin %> wait --for step --run r3 --step 500 --timeout 120 --json',
   ]
+  // No sync before the cursor is taken: what the first sync ingests happened "now", and counts.
+  static syncFirst = false
   static flags = {
     for: Flags.string({description: `Kinds to wake on, comma-separated or repeated: ${Object.keys(WAKE_KINDS).join(', ')}.`, multiple: true, default: ['anomaly', 'exit', 'message']}),
     timeout: Flags.integer({description: 'Seconds to wait at most.', default: 600, min: 0}),
