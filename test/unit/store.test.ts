@@ -50,6 +50,11 @@ describe('store', () => {
     store.close()
   })
 
+  it('refuses a store under /proc or /sys with STORE_ERROR (instead of spinning in mkdir)', async () => {
+    await expect(openStore('/proc/nope/autolab.db')).rejects.toMatchObject({code: 'STORE_ERROR'})
+    await expect(openStore('/sys/x.db')).rejects.toMatchObject({code: 'STORE_ERROR'})
+  })
+
   it('enforces foreign keys', async () => {
     const store = await openStore(join(dir, 'c.db'))
     expect(() => store.sqlite.prepare("INSERT INTO run_configs (run_id, version, config_id, effective_step, created_at) VALUES ('nope', 1, 'nope', 0, 'now')").run()).toThrow(/FOREIGN KEY/)

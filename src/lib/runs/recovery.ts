@@ -1,5 +1,6 @@
 // Crash recovery: an operation row left `started` by a process that no longer exists is rolled
 // back. Runs at the start of every command (one indexed query when there is nothing to do).
+import {readFileSync} from 'node:fs'
 import type {Ctx} from '../context.js'
 import {openOperations} from './journal.js'
 import {rollbackOperation} from './rollback.js'
@@ -14,10 +15,25 @@ export function processExists(pid: number): boolean {
   }
 }
 
+/**
+ * The pid still belongs to an autolab process. Pids are reused: a live process that is not
+ * Node (autolab always is) cannot be the operation's owner. Without /proc, existence decides.
+ */
+function ownerAlive(pid: number): boolean {
+  if (!processExists(pid)) return false
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    // An empty command line is a zombie or a kernel thread: not an owner either.
+    return cmdline !== '' && /node/.test(cmdline.split('\0')[0])
+  } catch {
+    return true
+  }
+}
+
 export async function recoverAbandonedOperations(ctx: Ctx): Promise<string[]> {
   const recovered: string[] = []
   for (const op of openOperations(ctx.store)) {
-    if (op.pid === process.pid || processExists(op.pid)) continue
+    if (op.pid === process.pid || ownerAlive(op.pid)) continue
     try {
       if (await rollbackOperation(ctx, op.op_id, new Error(`the autolab process (pid ${op.pid}) died during ${op.kind}`))) {
         recovered.push(op.op_id)

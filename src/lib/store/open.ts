@@ -84,6 +84,8 @@ export interface OpenOptions {
 
 export async function openStore(path: string, options: OpenOptions = {}): Promise<Store> {
   const file = resolve(path)
+  // Kernel pseudo-filesystems cannot hold a database (and Node's recursive mkdir spins on /proc).
+  if (/^\/(proc|sys)(\/|$)/.test(file)) throw new AutolabError('STORE_ERROR', `Cannot put the store under ${file.split('/')[1] === 'proc' ? '/proc' : '/sys'}: ${file}`)
   let sqlite: BetterSqlite3.Database
   try {
     if (!options.mustExist) mkdirSync(dirname(file), {recursive: true})
