@@ -26,7 +26,7 @@ afterEach(() => {
 
 /** Write control.json the way autolab does: temp file + rename. */
 function writeControl(c: Partial<ControlFile> & {version: number}): void {
-  const full: ControlFile = {state: 'run', overrides: {}, save_at: [], observation_cadence: 10, sample_cadence: 50, ...c}
+  const full: ControlFile = {state: 'run', overrides: {}, save_at: [], save_now: 0, observation_cadence: 10, sample_cadence: 50, ...c}
   const tmp = join(dir, `.control.json.tmp-${seq++}`)
   writeFileSync(tmp, JSON.stringify(full))
   renameSync(tmp, join(dir, 'control.json'))
