@@ -1,25 +1,16 @@
 // A script acting as an agent, using only the --json output of the built CLI: the whole loop of
 // a campaign, then a fresh process reconstructing it from the store alone.
 import {join} from 'node:path'
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {removeDir, tempDir, waitFor} from '../commands/run-command.js'
-import {type CliResult, cli, cliAsync, killAllUnder} from '../ops/cli.js'
+import {describe, expect, it} from 'vitest'
+import {waitFor} from '../commands/run-command.js'
+import {cli, cliAsync, type CliResult, killAllUnder, useScratchStore} from '../ops/cli.js'
 
 describe('an agent runs a campaign through the CLI alone', () => {
-  let dir: string
-  let store: string
-  beforeEach(() => {
-    dir = tempDir('autolab-agent-')
-    store = join(dir, 'autolab.db')
-  })
-  afterEach(() => {
-    killAllUnder(dir)
-    removeDir(dir)
-  })
+  const scratch = useScratchStore('autolab-agent-')
 
   /** Every response must be one JSON document; returns data, failing on an error envelope. */
   const act = (...args: string[]) => {
-    const out = cli([...args, '--store', store], {AUTOLAB_ACTOR: 'test-agent'})
+    const out = cli([...args, '--store', scratch.store], {AUTOLAB_ACTOR: 'test-agent'})
     expect(out.json, `${args.join(' ')}: ${out.stderr}`).not.toBeNull()
     expect(out.json.ok, `${args.join(' ')}: ${JSON.stringify(out.json.error)}`).toBe(true)
     return out.json.data
@@ -61,7 +52,7 @@ describe('an agent runs a campaign through the CLI alone', () => {
     expect(log.find((e) => e.kind === 'fork')!.reason).toBe('plateau: raise lr 5000x')
     expect(log.find((e) => e.kind === 'kill')!.reason).toBe('the child is the better bet')
 
-    const exported = cli(['export', '--store', store])
+    const exported = cli(['export', '--store', scratch.store])
     expect(exported.status).toBe(0)
     const doc = exported.json.data
     expect(doc.campaign).toMatchObject({name: 'mod7', status: 'finalized', winner_run_id: child.run_id, goal: 'reward above 0.9'})
@@ -75,7 +66,7 @@ describe('an agent runs a campaign through the CLI alone', () => {
     expect(doc.checkpoints.length).toBeGreaterThan(0)
 
     // A fresh process, knowing nothing, reconstructs the campaign from status, tree and log.
-    const status = cli(['status', '--store', store]).json
+    const status = cli(['status', '--store', scratch.store]).json
     expect(status.status).toMatchObject({campaign: 'mod7', campaign_status: 'finalized'})
     expect(status.status.budget.spent_gpu_seconds).toBeGreaterThan(0)
     const tree = act('tree')
@@ -96,9 +87,9 @@ describe('an agent runs a campaign through the CLI alone', () => {
   })
 
   it('an absurd learning rate produces an anomaly that wakes a waiting agent within a second', async () => {
-    const waiting = cliAsync(['wait', '--for', 'anomaly', '--timeout', '60', '--store', store])
+    const waiting = cliAsync(['wait', '--for', 'anomaly', '--timeout', '60', '--store', scratch.store])
     // The waiter must be waiting before the run starts: it counts only new events.
-    await waitFor(() => cli(['log', '--store', store]).json !== null, 'the store')
+    await waitFor(() => cli(['log', '--store', scratch.store]).json !== null, 'the scratch.store')
     const started = Date.now()
     const run = act('launch', '--recipe', 'toy', '--set', 'learning_rate=1000000', '--set', 'step_time_ms=20', '--set', 'max_steps=100000')
     const woke: CliResult = await waiting
@@ -115,18 +106,18 @@ describe('an agent runs a campaign through the CLI alone', () => {
     act('campaign', 'create', 'tiny', '--budget-gpu-hours', String(2 / 3600))
     const run = act('launch', '--recipe', 'toy', '--set', 'step_time_ms=20', '--set', 'max_steps=100000')
     const budget = await waitFor(() => {
-      const out = cli(['launch', '--recipe', 'toy', '--set', 'max_steps=1', '--store', store])
-      return out.json.ok ? (killAllUnder(join(dir, 'runs', out.json.data.run_id)), undefined) : out
+      const out = cli(['launch', '--recipe', 'toy', '--set', 'max_steps=1', '--store', scratch.store])
+      return out.json.ok ? (killAllUnder(join(scratch.dir, 'runs', out.json.data.run_id)), undefined) : out
     }, 'the budget to run out', 20_000)
     expect(budget.status).toBe(6)
     expect(budget.json.error).toMatchObject({code: 'BUDGET_EXHAUSTED', details: {campaign: 'tiny', exhausted: true}})
     expect(budget.json.status.warnings.join(' ')).toContain('budget exhausted')
-    const fork = cli(['fork', run.run_id, '--store', store])
+    const fork = cli(['fork', run.run_id, '--store', scratch.store])
     expect(fork.json.error.code).toBe('BUDGET_EXHAUSTED')
     expect(act('kill', run.run_id, '--grace', '1').status).toBe('killed')
     act('note', 'budget spent, stopping')
     expect(act('campaign', 'finalize', '--summary', 'out of budget').status).toBe('finalized')
-    expect(cli(['launch', '--recipe', 'toy', '--store', store]).json.error.code).toBe('CAMPAIGN_FINALIZED')
+    expect(cli(['launch', '--recipe', 'toy', '--store', scratch.store]).json.error.code).toBe('CAMPAIGN_FINALIZED')
     const budgetEvents = act('log', '--kind', 'budget').events
     expect(budgetEvents.map((e: {args: {level: number}}) => e.args.level)).toContain(100)
   })

@@ -1,7 +1,10 @@
 // Spawning the built CLI and inspecting processes, for crash and concurrency tests.
 import {spawn, spawnSync} from 'node:child_process'
 import {readdirSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import {afterEach, beforeEach} from 'vitest'
+import {removeDir, tempDir} from '../commands/run-command.js'
 
 const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
@@ -54,4 +57,21 @@ export function killAllUnder(dir: string): void {
       // gone
     }
   }
+}
+
+/**
+ * A scratch directory and store for each test of the calling suite; afterwards, processes of runs
+ * the test left behind are killed and the directory removed.
+ */
+export function useScratchStore(prefix: string): {readonly dir: string; readonly store: string} {
+  const scratch = {dir: '', store: ''}
+  beforeEach(() => {
+    scratch.dir = tempDir(prefix)
+    scratch.store = join(scratch.dir, 'autolab.db')
+  })
+  afterEach(() => {
+    killAllUnder(scratch.dir)
+    removeDir(scratch.dir)
+  })
+  return scratch
 }

@@ -3,9 +3,9 @@
 // stuck in a transitional state, and the parent as it was.
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {removeDir, tempDir, waitFor} from '../commands/run-command.js'
-import {cli, killAllUnder, processesOf} from './cli.js'
+import {describe, expect, it} from 'vitest'
+import {waitFor} from '../commands/run-command.js'
+import {cli, processesOf, useScratchStore} from './cli.js'
 
 const TRANSITIONAL = ['starting', 'pausing', 'killing']
 
@@ -98,31 +98,22 @@ const SCENARIOS: Scenario[] = [
 ]
 
 describe('fault injection at every step of every operation', () => {
-  let dir: string
-  let store: string
-  beforeEach(() => {
-    dir = tempDir('autolab-fault-')
-    store = join(dir, 'autolab.db')
-  })
-  afterEach(() => {
-    killAllUnder(dir)
-    removeDir(dir)
-  })
+  const scratch = useScratchStore('autolab-fault-')
 
   const cases = SCENARIOS.flatMap((s) => s.steps.map((step) => [`${s.op}:${step}`, s, step] as const))
   it.each(cases)('%s', async (_name, scenario, step) => {
-    const {args, parent} = await scenario.setup(store)
+    const {args, parent} = await scenario.setup(scratch.store)
     const crashed = cli(args, {AUTOLAB_FAULT: `${scenario.op}:${step}`})
     expect(crashed.signal).toBe('SIGKILL')
     expect(crashed.json).toBeNull()
     // Any command: recovery runs first.
-    const after = runsOf(store)
+    const after = runsOf(scratch.store)
     for (const run of after) expect(TRANSITIONAL, `${run.run_id} is ${run.status}`).not.toContain(run.status)
     for (const run of after.filter((r) => r.status !== 'running')) {
       await waitFor(() => processesOf(run.run_dir).length === 0, `no process of ${run.run_id} (${run.status})`)
     }
-    scenario.check(after, parent, store)
-    const doctor = cli(['doctor', '--store', store]).json.data
+    scenario.check(after, parent, scratch.store)
+    const doctor = cli(['doctor', '--store', scratch.store]).json.data
     expect(doctor).toMatchObject({ok: true, open_operations: [], dirs_without_rows: [], rows_without_dirs: []})
   })
 })

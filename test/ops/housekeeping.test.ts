@@ -3,29 +3,20 @@ import {spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
-import {removeDir, tempDir, waitFor} from '../commands/run-command.js'
-import {cli, cliAsync, killAllUnder} from './cli.js'
+import {describe, expect, it} from 'vitest'
+import {waitFor} from '../commands/run-command.js'
+import {cli, cliAsync, useScratchStore} from './cli.js'
 
 describe('tick, guide, anomalies, samples, compare', () => {
-  let dir: string
-  let store: string
-  beforeEach(() => {
-    dir = tempDir('autolab-house-')
-    store = join(dir, 'autolab.db')
-  })
-  afterEach(() => {
-    killAllUnder(dir)
-    removeDir(dir)
-  })
+  const scratch = useScratchStore('autolab-house-')
   const act = (...args: string[]) => {
-    const out = cli([...args, '--store', store])
+    const out = cli([...args, '--store', scratch.store])
     expect(out.json?.ok, `${args.join(' ')}: ${out.stderr} ${JSON.stringify(out.json?.error)}`).toBe(true)
     return out.json.data
   }
 
   it('launch --queue waits for a GPU; tick starts it when one frees up', async () => {
-    const project = join(dir, 'autolab.yaml')
+    const project = join(scratch.dir, 'autolab.yaml')
     writeFileSync(project, 'hosts:\n  local:\n    gpus: [0]\nrecipes:\n  hold:\n    gpus: 1\n    command: "exec sleep 60"\n')
     const first = act('launch', '--recipe', 'hold', '--project', project)
     const second = act('launch', '--recipe', 'hold', '--queue', '--project', project, '--reason', 'next in line')
@@ -41,11 +32,11 @@ describe('tick, guide, anomalies, samples, compare', () => {
     act('campaign', 'create', 'short', '--deadline', new Date(Date.now() + 4000).toISOString())
     const run = act('launch', '--recipe', 'toy', '--set', 'step_time_ms=20', '--set', 'max_steps=100000')
     await waitFor(() => Date.now() > Date.parse(act('campaign', 'show').budget.deadline), 'the deadline')
-    const ticks = await Promise.all([cliAsync(['tick', '--store', store]), cliAsync(['tick', '--store', store])])
+    const ticks = await Promise.all([cliAsync(['tick', '--store', scratch.store]), cliAsync(['tick', '--store', scratch.store])])
     const done = ticks.map((t) => t.json.data)
     expect(done.flatMap((t) => t.paused_for_deadline)).toEqual([run.run_id])
     expect(act('show', run.run_id).run.status).toBe('paused')
-    expect(cli(['resume', run.run_id, '--store', store]).json.error.code).toBe('BUDGET_EXHAUSTED')
+    expect(cli(['resume', run.run_id, '--store', scratch.store]).json.error.code).toBe('BUDGET_EXHAUSTED')
   })
 
   it('guide lists every command with its examples and every error code', () => {
@@ -60,9 +51,9 @@ describe('tick, guide, anomalies, samples, compare', () => {
   })
 
   it('a live run that stops logging raises a stall anomaly; a spike raises one too', async () => {
-    const project = join(dir, 'autolab.yaml')
+    const project = join(scratch.dir, 'autolab.yaml')
     // Logs an alternating metric, then a spike, then hangs; stall_seconds 1.
-    writeFileSync(join(dir, 'hang.sh'), [
+    writeFileSync(join(scratch.dir, 'hang.sh'), [
       't=$(date +%s)', 'i=1',
       'while [ $i -le 12 ]; do echo "{\\"step\\":$i,\\"time\\":$t,\\"metrics\\":{\\"loss\\":$((i % 2))}}" >> metrics.jsonl; i=$((i+1)); done',
       'echo "{\\"step\\":13,\\"time\\":$t,\\"metrics\\":{\\"loss\\":1000}}" >> metrics.jsonl',
@@ -99,7 +90,7 @@ describe('tick, guide, anomalies, samples, compare', () => {
 
   it('export streams a document that parses, without the envelope when --json is not given', async () => {
     act('launch', '--recipe', 'toy', '--set', 'max_steps=5', '--set', 'step_time_ms=0')
-    const out = spawnSync(process.execPath, [fileURLToPath(new URL('../../bin/run.js', import.meta.url)), 'export', '--store', store], {encoding: 'utf8'})
+    const out = spawnSync(process.execPath, [fileURLToPath(new URL('../../bin/run.js', import.meta.url)), 'export', '--store', scratch.store], {encoding: 'utf8'})
     const doc = JSON.parse(out.stdout)
     expect(doc).toMatchObject({format: 'autolab-export/1', campaign: {name: 'default'}, evals: []})
     expect(doc.runs).toHaveLength(1)

@@ -1,7 +1,7 @@
 // cadence, config, diff and doctor against a real store and real runs.
 import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, beforeEach, describe, expect, it} from 'vitest'
+import {describe, expect, it} from 'vitest'
 import Cadence from '../../src/commands/cadence.js'
 import Config from '../../src/commands/config.js'
 import Diff from '../../src/commands/diff.js'
@@ -14,22 +14,12 @@ import Fork from '../../src/commands/fork.js'
 import Kill from '../../src/commands/kill.js'
 import Launch from '../../src/commands/launch.js'
 import Show from '../../src/commands/show.js'
-import {removeDir, runCommand, tempDir, waitFor} from '../commands/run-command.js'
-import {killAllUnder} from './cli.js'
+import {runCommand, waitFor} from '../commands/run-command.js'
+import {useScratchStore} from './cli.js'
 
 describe('cadence, config, diff, doctor', () => {
-  let dir: string
-  let store: string
-  beforeEach(() => {
-    dir = tempDir('autolab-inspect-')
-    store = join(dir, 'autolab.db')
-  })
-  afterEach(() => {
-    // Runs a test did not wait for may still be writing into the directory.
-    killAllUnder(dir)
-    removeDir(dir)
-  })
-  const run = (command: Parameters<typeof runCommand>[0], ...args: string[]) => runCommand(command, [...args, '--store', store])
+  const scratch = useScratchStore('autolab-inspect-')
+  const run = (command: Parameters<typeof runCommand>[0], ...args: string[]) => runCommand(command, [...args, '--store', scratch.store])
 
   it('cadence clamps to the bounds, returns the applied values and reaches control.json and the trainer', async () => {
     const launched = (await run(Launch, '--recipe', 'toy', '--set', 'step_time_ms=5', '--set', 'max_steps=100000')).json.data
@@ -69,16 +59,16 @@ describe('cadence, config, diff, doctor', () => {
   it('fork --patch deep-merges a YAML file into the parent config, then --set on top', async () => {
     const parent = (await run(Launch, '--recipe', 'toy', '--set', 'max_steps=20', '--set', 'save_every=10', '--set', 'step_time_ms=0')).json.data
     await waitFor(async () => (await run(Show, parent.run_id)).json.data.run.status === 'completed', 'completed')
-    const patch = join(dir, 'patch.yaml')
+    const patch = join(scratch.dir, 'patch.yaml')
     // The same modulus (the checkpoint's shape depends on it): what matters is that `kind` survives.
     writeFileSync(patch, `task:\n  modulus: ${parent.config.task.modulus}\nbeta: 0.2\ntemperature: 0.5\n`)
-    const fork = (await runCommand(Fork, [parent.run_id, '--step', '10', '--patch', patch, '--set', 'beta=0.3', '--set', 'max_steps=12', '--store', store])).json.data
+    const fork = (await runCommand(Fork, [parent.run_id, '--step', '10', '--patch', patch, '--set', 'beta=0.3', '--set', 'max_steps=12', '--store', scratch.store])).json.data
     expect(fork.config.task).toEqual(parent.config.task)
     expect(Object.keys(fork.config.task).length).toBeGreaterThan(1)
     expect(fork.config.temperature).toBe(0.5)
     expect(fork.config.beta).toBe(0.3)
     expect(fork.config.learning_rate).toBe(parent.config.learning_rate)
-    const missing = await runCommand(Fork, [parent.run_id, '--step', '10', '--patch', join(dir, 'nope.yaml'), '--store', store])
+    const missing = await runCommand(Fork, [parent.run_id, '--step', '10', '--patch', join(scratch.dir, 'nope.yaml'), '--store', scratch.store])
     expect([missing.exitCode, missing.json.error.code]).toEqual([3, 'FILE_NOT_FOUND'])
     await waitFor(async () => (await run(Show, fork.run_id)).json.data.run.status === 'completed', 'the child completes')
   })
@@ -103,8 +93,8 @@ describe('cadence, config, diff, doctor', () => {
     const launched = (await run(Launch, '--recipe', 'toy', '--set', 'max_steps=3', '--set', 'step_time_ms=0')).json.data
     await waitFor(async () => (await run(Show, launched.run_id)).json.data.run.status === 'completed', 'completed')
     expect((await run(Doctor)).json.data.ok).toBe(true)
-    mkdirSync(join(dir, 'runs', 'r99'), {recursive: true})
+    mkdirSync(join(scratch.dir, 'runs', 'r99'), {recursive: true})
     const report = (await run(Doctor)).json.data
-    expect(report).toMatchObject({ok: false, dirs_without_rows: [{host: 'local', run_dir: join(dir, 'runs', 'r99')}]})
+    expect(report).toMatchObject({ok: false, dirs_without_rows: [{host: 'local', run_dir: join(scratch.dir, 'runs', 'r99')}]})
   })
 })
