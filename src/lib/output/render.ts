@@ -59,20 +59,6 @@ export function statusLine(bar: StatusBar): string {
   return [chalk.dim(parts.join(' · ')), ...warnings].join('\n')
 }
 
-const BLOCKS = '▁▂▃▄▅▆▇█'
-
-export function sparkline(values: readonly number[], min?: number, max?: number): string {
-  const finite = values.filter(Number.isFinite)
-  if (finite.length === 0) return ''
-  const lo = min ?? Math.min(...finite)
-  const hi = max ?? Math.max(...finite)
-  return values.map((v) => {
-    if (!Number.isFinite(v)) return chalk.red('!')
-    const t = hi === lo ? 0.5 : (v - lo) / (hi - lo)
-    return BLOCKS[Math.max(0, Math.min(BLOCKS.length - 1, Math.round(t * (BLOCKS.length - 1))))]
-  }).join('')
-}
-
 export interface Series {
   name: string
   points: {step: number; value: number}[]

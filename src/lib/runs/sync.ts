@@ -127,7 +127,7 @@ function applyProbe(ctx: Ctx, probedRun: RunRow, probe: RunProbe, requested: Rec
   }
   store.run(store.db.updateTable('runs').set({step: lastStep, synced_at: now.toISOString()}).where('run_id', '=', run.run_id))
   for (const event of events) {
-    recordEvent(store, {kind: event.kind, time: now, actor: 'system', runId: run.run_id, args: event.data})
+    recordEvent(store, {kind: event.kind, time: now, actor: 'system', runId: run.run_id, campaignId: run.campaign_id, args: event.data})
     if (event.kind === 'modify_ack') applyAcknowledgement(store, run.run_id, event.data.version, event.step)
   }
   if (badLines > 0) ctx.warnings.push(`run ${run.run_id}: skipped ${badLines} malformed telemetry line(s)`)
@@ -158,9 +158,9 @@ function applyExit(ctx: Ctx, run: RunRow, probe: RunProbe): Applied['exited'] {
     error = probe.stderrTail ?? `exit code ${code}`
   }
   transition(store, run.run_id, status, to, {exit_code: code, error, ended_at: now.toISOString()})
-  recordEvent(store, {kind: 'run_exited', time: now, actor: 'system', runId: run.run_id, args: {status: to, exit_code: code, step: run.step}, result: error ? {error} : null})
+  recordEvent(store, {kind: 'run_exited', time: now, actor: 'system', runId: run.run_id, campaignId: run.campaign_id, args: {status: to, exit_code: code, step: run.step}, result: error ? {error} : null})
   if (to === 'failed' || to === 'lost') {
-    recordEvent(store, {kind: 'anomaly', time: now, actor: 'system', runId: run.run_id, args: {type: 'crash', exit_code: code, status: to, step: run.step}})
+    recordEvent(store, {kind: 'anomaly', time: now, actor: 'system', runId: run.run_id, campaignId: run.campaign_id, args: {type: 'crash', exit_code: code, status: to, step: run.step}})
   }
   return {run_id: run.run_id, status: to, exit_code: code}
 }
@@ -198,5 +198,5 @@ function detectStall(ctx: Ctx, run: RunRow): void {
   const reported = store.first(store.db.selectFrom('events').select('args').where('run_id', '=', run.run_id).where('kind', '=', 'anomaly')
     .where('args', 'like', '{"type":"stall"%').orderBy('event_id', 'desc').limit(1))
   if (reported && (JSON.parse(reported.args ?? '{}') as {step?: number | null}).step === step) return
-  recordEvent(store, {kind: 'anomaly', time: now, actor: 'system', runId: run.run_id, args: {type: 'stall', step, seconds: Math.round((now.getTime() - since) / 1000), stall_seconds: run.stall_seconds}})
+  recordEvent(store, {kind: 'anomaly', time: now, actor: 'system', runId: run.run_id, campaignId: run.campaign_id, args: {type: 'stall', step, seconds: Math.round((now.getTime() - since) / 1000), stall_seconds: run.stall_seconds}})
 }
