@@ -14,6 +14,8 @@ import Fork from '../../src/commands/fork.js'
 import Kill from '../../src/commands/kill.js'
 import Launch from '../../src/commands/launch.js'
 import Show from '../../src/commands/show.js'
+import Status from '../../src/commands/status.js'
+import {openStore} from '../../src/lib/store/open.js'
 import {runCommand, waitFor} from '../commands/run-command.js'
 import {useScratchStore} from './cli.js'
 
@@ -87,6 +89,22 @@ describe('cadence, config, diff, doctor', () => {
     const finAgain = await run(CampaignFinalize, '--summary', 'done', '--idempotency-key', 'f1')
     expect([fin.json.data.status, finAgain.json.data.status]).toEqual(['finalized', 'finalized'])
     expect((await run(CampaignFinalize, '--summary', 'done')).json.error.code).toBe('CAMPAIGN_FINALIZED')
+  })
+
+  it('warns in the status bar and records a budget event once 90% of the budget is spent', async () => {
+    await run(CampaignCreate, 'b90', '--budget-gpu-hours', '1')
+    const launched = (await run(Launch, '--recipe', 'toy', '--set', 'max_steps=1', '--set', 'step_time_ms=0')).json.data
+    await waitFor(async () => (await run(Show, launched.run_id)).json.data.run.status === 'completed', 'completed')
+    const before = (await run(Status)).json.status
+    expect(before.warnings.join(' ')).not.toContain('GPU budget')
+    const db = await openStore(scratch.store)
+    db.write(() => db.sqlite.prepare('UPDATE runs SET gpu_seconds = 3300 WHERE run_id = ?').run(launched.run_id))
+    db.close()
+    const after = (await run(Status)).json.status
+    expect(after.budget).toMatchObject({budget_gpu_seconds: 3600, exhausted: false})
+    expect(after.warnings.join(' ')).toContain('of the GPU budget spent')
+    const events = (await run(Log, '--kind', 'budget')).json.data.events
+    expect(events.map((e: {args: {level: number}}) => e.args.level)).toEqual([90])
   })
 
   it('doctor reports run directories without rows, and is ok otherwise', async () => {
