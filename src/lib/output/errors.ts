@@ -15,6 +15,7 @@ interface CodeSpec {
 export const ERROR_CODES = {
   INVALID_ARGUMENT: {exit: EXIT.invalid, retryable: false, summary: 'A flag or argument is malformed or out of range.', action: 'Fix the argument; see `autolab <command> --help`.'},
   INVALID_CONFIG: {exit: EXIT.invalid, retryable: false, summary: 'The project file (autolab.yaml) or a config file is invalid.', action: 'Fix the named field in the file.'},
+  INVALID_VALUE: {exit: EXIT.invalid, retryable: false, summary: 'A value (of --set, a patch or a config) has the wrong type, is out of range, or is too large or too deeply nested.', action: 'Fix the value named in the message.'},
   UNKNOWN_COMMAND: {exit: EXIT.invalid, retryable: false, summary: 'No such command.', action: 'Run `autolab --help` for the list of commands.'},
   RUN_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No run with that id or name.', action: 'List runs with `autolab runs --json`.'},
   RECIPE_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No recipe with that name in the project file.', action: 'List recipes in autolab.yaml, or run `autolab init` to write an example.'},
@@ -36,6 +37,9 @@ export const ERROR_CODES = {
   LAUNCH_FAILED: {exit: EXIT.internal, retryable: false, summary: 'The trainer process could not be started.', action: 'Check the recipe command and the run stderr.log.'},
   BUDGET_EXHAUSTED: {exit: EXIT.budget, retryable: false, summary: 'The campaign budget or deadline is spent.', action: 'Finalize the campaign or raise its budget.'},
   CAMPAIGN_FINALIZED: {exit: EXIT.budget, retryable: false, summary: 'The campaign is finalized and takes no more mutations.', action: 'Create a new campaign.'},
+  STORE_READONLY: {exit: EXIT.conflict, retryable: false, summary: 'The store file (or its directory) is not writable: reads work, changes do not.', action: 'Make the store file and its directory writable by this user, or run read-only commands.'},
+  STORE_LOST: {exit: EXIT.notFound, retryable: false, summary: 'The store file is missing or empty, but run directories of a store exist beside it: its runs would be taken over by a new store.', action: 'Restore the store file from a backup; or move the runs directory aside to start a new store there.'},
+  DISK_FULL: {exit: EXIT.transient, retryable: true, summary: 'The disk holding the store (or a run directory) is full.', action: 'Free disk space (old run directories, checkpoints), then retry.'},
   STORE_ERROR: {exit: EXIT.internal, retryable: false, summary: 'The store could not be opened or migrated.', action: 'Check the --store path, its directory and its permissions.'},
   INTERNAL: {exit: EXIT.internal, retryable: false, summary: 'An unexpected error. Re-run with --debug for the stack trace.', action: 'Re-run with --debug and report the trace.'},
 } as const satisfies Record<string, CodeSpec>
