@@ -40,6 +40,10 @@ export default class Show extends AutolabCommand<ShowResult> {
         {header: 'TREND', value: ([k]) => run.latest_observation?.metrics[k]?.slope ?? null, align: 'right'},
       ]))
     }
+    if (run.telemetry_rejected.total > 0) {
+      const files = Object.entries(run.telemetry_rejected.by_file).map(([f, n]) => `${f} ${n}`).join(', ')
+      lines.push(chalk.yellow(`rejected telemetry lines: ${run.telemetry_rejected.total} (${files}); see \`autolab log --run ${run.run_id} --kind telemetry_rejected\``))
+    }
     lines.push('', `checkpoints: ${run.checkpoints.length === 0 ? chalk.dim('none') : run.checkpoints.map((c) => c.step).join(', ')}`)
     return lines.join('\n')
   }

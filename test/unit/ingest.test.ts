@@ -4,7 +4,8 @@ import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {type Store, openStore} from '../../src/lib/store/open.js'
 import {metricHistory, latestObservation} from '../../src/lib/telemetry/history.js'
-import {completeLines, ingestMetrics, ingestTrainerEvents} from '../../src/lib/telemetry/ingest.js'
+import {completeLines, type IngestSource, ingestMetrics, ingestSamples, ingestTrainerEvents} from '../../src/lib/telemetry/ingest.js'
+import {MAX_LINE_BYTES, Rejections} from '../../src/lib/telemetry/validate.js'
 
 const line = (step: number, metrics: Record<string, unknown>) => `${JSON.stringify({step, time: 1000 + step, metrics})}\n`
 
@@ -12,6 +13,7 @@ describe('ingest', () => {
   let dir: string
   let store: Store
   const run = {run_id: 'r1', run_dir: '/runs/r1', observation_cadence: 5, trend_window: 4}
+  const source = (file = 'metrics.jsonl', offset = 0): IngestSource => ({file, offset, rejections: new Rejections()})
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'autolab-ingest-'))
     store = await openStore(join(dir, 'autolab.db'))
@@ -23,15 +25,15 @@ describe('ingest', () => {
 
   it('consumes complete lines only: a half-written last line waits for the next sync', () => {
     const data = Buffer.from(`${line(1, {a: 1})}{"step":2,"ti`)
-    expect(completeLines(data)).toEqual({lines: [line(1, {a: 1}).trimEnd()], consumed: line(1, {a: 1}).length})
-    const result = store.write(() => ingestMetrics(store, run, data, null))
+    expect(completeLines(data)).toEqual({lines: [{text: line(1, {a: 1}).trimEnd(), offset: 0, tooLong: false}], consumed: line(1, {a: 1}).length, midLine: false})
+    const result = store.write(() => ingestMetrics(store, run, data, null, source()))
     expect(result.consumed).toBe(line(1, {a: 1}).length)
     expect(result.points).toBe(1)
   })
 
   it('stores every point, merges a step logged twice (later value wins, other keys kept)', () => {
-    store.write(() => ingestMetrics(store, run, Buffer.from(line(1, {loss: 2, reward: 0.1}) + line(2, {loss: 1.5, reward: 0.2})), null))
-    store.write(() => ingestMetrics(store, run, Buffer.from(line(2, {reward: 0.3}) + line(3, {loss: 1, reward: 0.4})), 1))
+    store.write(() => ingestMetrics(store, run, Buffer.from(line(1, {loss: 2, reward: 0.1}) + line(2, {loss: 1.5, reward: 0.2})), null, source()))
+    store.write(() => ingestMetrics(store, run, Buffer.from(line(2, {reward: 0.3}) + line(3, {loss: 1, reward: 0.4})), 1, source()))
     expect(metricHistory(store, 'r1').points).toEqual([
       {step: 1, loss: 2, reward: 0.1},
       {step: 2, loss: 1.5, reward: 0.3},
@@ -43,7 +45,7 @@ describe('ingest', () => {
 
   it('raises one anomaly when a metric turns non-finite, not one per step', () => {
     const data = [line(1, {loss: 1}), line(2, {loss: 'NaN'}), line(3, {loss: 'NaN'}), line(4, {loss: 'Infinity'}), line(5, {loss: 1}), line(6, {loss: '-Infinity'})].join('')
-    const result = store.write(() => ingestMetrics(store, run, Buffer.from(data), null))
+    const result = store.write(() => ingestMetrics(store, run, Buffer.from(data), null, source()))
     expect(result.events.map((e) => e.data)).toEqual([
       {type: 'nan', metric: 'loss', step: 2, value: 'NaN'},
       {type: 'inf', metric: 'loss', step: 6, value: '-Infinity'},
@@ -53,14 +55,70 @@ describe('ingest', () => {
 
   it('accepts the bare NaN/Infinity that Python json writes, and counts garbage lines', () => {
     const data = '{"step": 1, "time": 1, "metrics": {"loss": NaN, "kl": -Infinity, "r": 1}}\nnot json\n{"no_step": 1}\n'
-    const result = store.write(() => ingestMetrics(store, run, Buffer.from(data), null))
-    expect(result.badLines).toBe(2)
+    const src = source('metrics.jsonl', 1000)
+    store.write(() => ingestMetrics(store, run, Buffer.from(data), null, src))
+    expect(src.rejections.count).toBe(2)
+    const firstBad = data.indexOf('not json')
+    expect(src.rejections.first).toEqual({file: 'metrics.jsonl', offset: 1000 + firstBad, reason: 'not valid JSON', line: 'not json'})
     expect(metricHistory(store, 'r1').points).toEqual([{step: 1, kl: '-Infinity', loss: 'NaN', r: 1}])
+  })
+
+  it('rejects every line that breaks the contract, keeps every line that does not, and never throws', () => {
+    const good = [line(1, {loss: 1}), line(2, {loss: 0.5}), line(3, {loss: 0.25})]
+    const bad = [
+      'null', '[]', '42', '"text"', 'true', '{}', '{"step":-5,"metrics":{}}', '{"step":1e300,"metrics":{"a":1}}', '{"step":1.5,"metrics":{}}',
+      '{"step":"1","metrics":{}}', '{"step":4,"metrics":null}', '{"step":4,"metrics":[1,2]}', '{"step":4,"metrics":{"a":"fast"}}',
+      '{"step":4,"metrics":{"a":{"b":1}}}', '{"step":4,"metrics":{"a":true}}', '{"step":4,"time":"now","metrics":{}}', '{"step":4,"metrics":{"__proto__":1}}',
+      '{"step":4,"metrics":{"":1}}', '{"step":4,"me', '\u0000\u0001garbage',
+    ]
+    const data = [good[0], ...bad.slice(0, 10).map((b) => `${b}\n`), good[1], ...bad.slice(10).map((b) => `${b}\n`), good[2]].join('')
+    const src = source()
+    const result = store.write(() => ingestMetrics(store, run, Buffer.from(data), null, src))
+    expect(src.rejections.count).toBe(bad.length)
+    expect(result.consumed).toBe(Buffer.byteLength(data))
+    expect(result.lastStep).toBe(3)
+    expect(metricHistory(store, 'r1').points).toEqual([{step: 1, loss: 1}, {step: 2, loss: 0.5}, {step: 3, loss: 0.25}])
+    expect(src.rejections.first?.reason).toBe('a metrics line must be an object, not null')
+  })
+
+  it('rejects a line longer than the limit without parsing it, even before its newline arrives', () => {
+    const huge = `{"step":5,"metrics":{"a":"${'x'.repeat(MAX_LINE_BYTES)}"}}`
+    const src = source()
+    const partial = store.write(() => ingestMetrics(store, run, Buffer.from(huge), null, src))
+    expect(partial.consumed).toBe(huge.length)
+    expect(src.rejections.count).toBe(1)
+    expect(src.rejections.first?.line.length).toBeLessThan(300)
+    expect(partial.midLine).toBe(true)
+    // The rest of that line arrives with the next sync: skipped, not counted again.
+    const rest = store.write(() => ingestMetrics(store, run, Buffer.from(`xxxx"}}\n${line(6, {a: 1})}`), null, {...source(), midLine: true, rejections: src.rejections}))
+    expect(src.rejections.count).toBe(1)
+    expect(rest).toMatchObject({lastStep: 6, midLine: false})
+    const src2 = source()
+    const whole = store.write(() => ingestMetrics(store, run, Buffer.from(`${huge}\n${line(7, {a: 1})}`), null, src2))
+    expect(src2.rejections.count).toBe(1)
+    expect(whole).toMatchObject({lastStep: 7, midLine: false})
+  })
+
+  it('validates samples: bad lines skipped, structured prompts kept as JSON', () => {
+    const data = [
+      JSON.stringify({step: 1, prompt: 'p', completion: 'c', reward: 1}),
+      'null',
+      JSON.stringify({step: -1, prompt: 'p'}),
+      JSON.stringify({step: 2, prompt: [{role: 'user', content: 'hi'}], completion: 'c', reward: 'NaN'}),
+      JSON.stringify({step: 3, prompt: 'p', reward: 'high'}),
+    ].join('\n') + '\n'
+    const src = source('samples.jsonl')
+    store.write(() => ingestSamples(store, run, Buffer.from(data), src))
+    expect(src.rejections.count).toBe(3)
+    expect(store.sqlite.prepare('SELECT step, prompt, completion, reward FROM samples ORDER BY step').all()).toEqual([
+      {step: 1, prompt: 'p', completion: 'c', reward: 1},
+      {step: 2, prompt: '[{"role":"user","content":"hi"}]', completion: 'c', reward: null},
+    ])
   })
 
   it('writes cadence-spaced observations with window statistics', () => {
     const data = Array.from({length: 12}, (_, i) => line(i + 1, {reward: (i + 1) * 0.1})).join('')
-    store.write(() => ingestMetrics(store, run, Buffer.from(data), null))
+    store.write(() => ingestMetrics(store, run, Buffer.from(data), null, source()))
     const steps = (store.sqlite.prepare('SELECT step FROM observations ORDER BY step').all() as {step: number}[]).map((r) => r.step)
     expect(steps).toEqual([1, 5, 10])
     const obs = latestObservation(store, 'r1')!
@@ -76,8 +134,29 @@ describe('ingest', () => {
       JSON.stringify({type: 'checkpoint', step: 10, path: 'checkpoints/step-10', bytes: 999}),
       JSON.stringify({type: 'control_ack', version: 2, step: 11, applied: {learning_rate: 0.1}}),
     ].join('\n') + '\n'
-    const result = store.write(() => ingestTrainerEvents(store, run, Buffer.from(events), () => 0, new Date()))
+    const checks = new Map([['checkpoints/step-10', {ok: true as const, path: '/runs/r1/checkpoints/step-10', bytes: 7}]])
+    const result = store.write(() => ingestTrainerEvents(store, run, Buffer.from(events), checks, new Date(), source('events.jsonl')))
     expect(result.events.map((e) => e.kind)).toEqual(['checkpoint', 'modify_ack'])
     expect(store.sqlite.prepare('SELECT step, path, bytes FROM checkpoints').all()).toEqual([{step: 10, path: '/runs/r1/checkpoints/step-10', bytes: 123}])
+  })
+
+  it('rejects checkpoints the host refused or did not inspect, and malformed events; keeps unknown event types', () => {
+    const events = [
+      JSON.stringify({type: 'checkpoint', step: 10, path: '/etc'}),
+      JSON.stringify({type: 'checkpoint', step: 11, path: 'checkpoints/step-11'}),
+      JSON.stringify({type: 'checkpoint', step: -1, path: 'checkpoints/step-11'}),
+      JSON.stringify({type: 'control_ack', version: 'two', step: 11}),
+      JSON.stringify({type: 'control_ack', version: 2, step: 11, applied: [1]}),
+      JSON.stringify({step: 3}),
+      'null',
+      JSON.stringify({type: 'my_trainer_note', step: 12, text: 'hello'}),
+    ].join('\n') + '\n'
+    const checks = new Map([['/etc', {ok: false as const, reason: 'it resolves outside the run directory'}]])
+    const src = source('events.jsonl')
+    const result = store.write(() => ingestTrainerEvents(store, run, Buffer.from(events), checks, new Date(), src))
+    expect(src.rejections.count).toBe(7)
+    expect(src.rejections.first).toMatchObject({offset: 0, reason: 'checkpoint "/etc": it resolves outside the run directory'})
+    expect(store.sqlite.prepare('SELECT count(*) AS n FROM checkpoints').get()).toEqual({n: 0})
+    expect(result.events).toEqual([{kind: 'trainer_event', step: 12, data: {type: 'my_trainer_note', step: 12, text: 'hello'}}])
   })
 })

@@ -20,11 +20,14 @@ export interface RunProbeRequest {
 
 export interface RunProbe {
   runId: string
-  /** The launch wrapper's process (pid and marker) is still there. */
+  /**
+   * The run's process group still has a member: the wrapper, or (when only the wrapper was
+   * killed) a trainer process of the group carrying the run's marker. A run is its process group.
+   */
   alive: boolean
   /** Contents of exit_code, when the wrapper wrote it. */
   exitCode: number | null
-  /** New bytes per file, starting at the requested offset. */
+  /** New bytes per file, starting at the requested offset; at most PROBE_MAX_BYTES each (the rest comes next time). */
   deltas: Record<string, Buffer>
   /** Last lines of stderr.log, only when the run has exited. */
   stderrTail: string | null
@@ -51,15 +54,25 @@ export interface Executor {
    * a full copy. The source files are made read-only first: a checkpoint is immutable once
    * announced, and hard-linked files are shared, so neither run may alter them.
    */
-  materializeCheckpoint(source: string, target: string, options: {copy: boolean}): Promise<{method: 'hardlink' | 'copy'; bytes: number; files: number}>
-  /** Total size in bytes of the files under a path (a checkpoint directory). */
-  pathBytes(path: string): Promise<number>
+  materializeCheckpoint(source: string, target: string, options: {copy: boolean; sourceRunDir: string}): Promise<{method: 'hardlink' | 'copy'; bytes: number; files: number}>
+  /**
+   * Check a checkpoint path a trainer announced (relative to its run dir, or absolute): it must
+   * exist and resolve, symlinks followed, inside the run dir, with no symlink in it leading out.
+   * Returns the path under the run dir and its size, or why it is refused.
+   */
+  inspectCheckpoint(runDir: string, announced: string): Promise<CheckpointCheck>
   /** The wrapper's pid file (its process group id), or null before the wrapper wrote it. */
   readPid(runDir: string): Promise<number | null>
   removeRunDir(runDir: string): Promise<void>
   /** Names of the run directories under the host root (for doctor's orphan check). */
   listRunDirs(): Promise<string[]>
 }
+
+/** What a host found at an announced checkpoint path. */
+export type CheckpointCheck = {ok: true; path: string; bytes: number} | {ok: false; reason: string}
+
+/** A probe returns at most this many new bytes per file: memory stays bounded, the rest comes at the next sync. */
+export const PROBE_MAX_BYTES = 8 << 20
 
 /** Files the trainer appends to, in ingest order (events last: they refer to checkpoints). */
 export const TELEMETRY_FILES = ['metrics.jsonl', 'samples.jsonl', 'events.jsonl'] as const

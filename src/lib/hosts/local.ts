@@ -1,9 +1,9 @@
 // The local host: runs are processes on this machine, started through the sh wrapper.
-import {chmodSync, closeSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {dirname, join, resolve} from 'node:path'
+import {chmodSync, closeSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {dirname, join, relative, resolve} from 'node:path'
 import {AutolabError} from '../output/errors.js'
 import {safeName} from '../shell.js'
-import {type Executor, type GroupSignal, LAUNCH_WRAPPER, type LaunchSpec, type RunProbe, type RunProbeRequest, TELEMETRY_FILES} from './executor.js'
+import {type CheckpointCheck, type Executor, type GroupSignal, LAUNCH_WRAPPER, type LaunchSpec, PROBE_MAX_BYTES, type RunProbe, type RunProbeRequest, TELEMETRY_FILES} from './executor.js'
 
 const STDERR_TAIL_BYTES = 4096
 
@@ -46,10 +46,10 @@ export class LocalExecutor implements Executor {
    * wrapper writes exit_code before it exits, so "dead and no exit_code" really means lost.
    */
   probeOne(request: RunProbeRequest): RunProbe {
-    const alive = request.pid !== null && isWrapperAlive(request.pid, request.runDir)
+    const alive = request.pid !== null && isGroupAlive(request.pid, request.runDir)
     const deltas: Record<string, Buffer> = {}
     for (const file of TELEMETRY_FILES) {
-      const data = readFrom(join(request.runDir, file), request.offsets[file] ?? 0)
+      const data = readFrom(join(request.runDir, file), request.offsets[file] ?? 0, PROBE_MAX_BYTES)
       if (data.length > 0) deltas[file] = data
     }
     const exitCode = readExitCode(request.runDir)
@@ -78,8 +78,16 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  async materializeCheckpoint(source: string, target: string, options: {copy: boolean}): Promise<{method: 'hardlink' | 'copy'; bytes: number; files: number}> {
+  async materializeCheckpoint(source: string, target: string, options: {copy: boolean; sourceRunDir: string}): Promise<{method: 'hardlink' | 'copy'; bytes: number; files: number}> {
     if (!existsSync(source)) throw new AutolabError('NO_CHECKPOINT', `Checkpoint directory ${source} is missing on host ${this.hostId}.`, {details: {path: source}})
+    // Checked again here, not only at ingest: the trainer may have swapped the directory since,
+    // and a store written by an older autolab may hold a path that was never checked.
+    const check = inspectCheckpointPath(options.sourceRunDir, source)
+    if (!check.ok) {
+      throw new AutolabError('RUN_NOT_FORKABLE', `Checkpoint ${source} cannot be used: ${check.reason}.`, {
+        details: {path: source, run_dir: options.sourceRunDir}, suggestedAction: 'Fork from another checkpoint step of the run (see `autolab show <run>`).',
+      })
+    }
     const temp = `${target}.tmp-${process.pid}`
     rmSync(temp, {recursive: true, force: true})
     let method: 'hardlink' | 'copy' = options.copy ? 'copy' : 'hardlink'
@@ -93,6 +101,12 @@ export class LocalExecutor implements Executor {
           walk(src, dst)
           continue
         }
+        if (entry.isSymbolicLink()) {
+          // Inside the run dir (inspectCheckpointPath checked it): keep it a link, and never chmod through it.
+          symlinkSync(readlinkSync(src), dst)
+          continue
+        }
+        if (!entry.isFile()) continue
         chmodSync(src, statSync(src).mode & 0o555)
         stats.bytes += statSync(src).size
         stats.files++
@@ -124,8 +138,8 @@ export class LocalExecutor implements Executor {
     }
   }
 
-  async pathBytes(path: string): Promise<number> {
-    return dirBytes(path)
+  async inspectCheckpoint(runDir: string, announced: string): Promise<CheckpointCheck> {
+    return inspectCheckpointPath(runDir, announced)
   }
 
   async readPid(runDir: string): Promise<number | null> {
@@ -191,7 +205,54 @@ export function isGroupAlive(pgid: number, runDir: string): boolean {
   return false
 }
 
-function readFrom(path: string, offset: number): Buffer {
+/**
+ * A checkpoint path a trainer announced, checked on this machine: it must exist and resolve
+ * (symlinks followed) strictly inside the run dir, and no symlink under it may lead out of the
+ * run dir — otherwise fork would hard-link (and make read-only) files that belong to someone else.
+ */
+export function inspectCheckpointPath(runDir: string, announced: string): CheckpointCheck {
+  let realRunDir: string
+  let real: string
+  try {
+    realRunDir = realpathSync(runDir)
+    real = realpathSync(resolve(runDir, announced))
+  } catch {
+    return {ok: false, reason: 'no such file or directory in the run directory'}
+  }
+  const inside = (path: string) => path.startsWith(`${realRunDir}/`)
+  if (!inside(real)) return {ok: false, reason: 'it resolves outside the run directory'}
+  let bytes = 0
+  const walk = (path: string): string | null => {
+    const stat = lstatSync(path)
+    if (stat.isSymbolicLink()) {
+      let target: string
+      try {
+        target = realpathSync(path)
+      } catch {
+        return `the link ${path} leads nowhere`
+      }
+      return inside(target) ? null : `the link ${path} leads outside the run directory`
+    }
+    if (stat.isDirectory()) {
+      for (const name of readdirSync(path)) {
+        const problem = walk(join(path, name))
+        if (problem) return problem
+      }
+      return null
+    }
+    bytes += stat.size
+    return null
+  }
+  try {
+    const problem = walk(real)
+    if (problem) return {ok: false, reason: problem}
+  } catch (error) {
+    return {ok: false, reason: `unreadable: ${(error as Error).message}`}
+  }
+  return {ok: true, path: join(runDir, relative(realRunDir, real)), bytes}
+}
+
+function readFrom(path: string, offset: number, maxBytes = Number.POSITIVE_INFINITY): Buffer {
   let fd: number
   try {
     fd = openSync(path, 'r')
@@ -201,7 +262,7 @@ function readFrom(path: string, offset: number): Buffer {
   try {
     const size = statSync(path).size
     if (size <= offset) return Buffer.alloc(0)
-    const buffer = Buffer.allocUnsafe(size - offset)
+    const buffer = Buffer.allocUnsafe(Math.min(size - offset, maxBytes))
     let read = 0
     while (read < buffer.length) {
       const n = readSync(fd, buffer, read, buffer.length - read, offset + read)
@@ -228,15 +289,5 @@ export function readTail(path: string, bytes: number): string | null {
     return data.trim() === '' ? null : data.trimEnd()
   } catch {
     return null
-  }
-}
-
-export function dirBytes(path: string): number {
-  try {
-    const stat = lstatSync(path)
-    if (!stat.isDirectory()) return stat.size
-    return readdirSync(path).reduce((sum, name) => sum + dirBytes(join(path, name)), 0)
-  } catch {
-    return 0
   }
 }

@@ -102,7 +102,7 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
   try {
     const child = getRun(store, runId)
     const checkpoint = `${child.run_dir}/checkpoints/step-${source.step}`
-    const materialized = await executor.materializeCheckpoint(source.path, checkpoint, {copy: options.copy ?? false})
+    const materialized = await executor.materializeCheckpoint(source.path, checkpoint, {copy: options.copy ?? false, sourceRunDir: parent.run_dir})
     // The child owns its copy: it can be forked at the fork step too.
     store.write(() => store.run(store.db.insertInto('checkpoints').values({run_id: runId, step: source.step, path: checkpoint, bytes: materialized.bytes, created_at: ctx.now().toISOString()})))
     stepDone(store, op, 'materialize', now)

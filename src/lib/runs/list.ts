@@ -40,6 +40,22 @@ export interface RunDetail extends RunView {
   latest_observation: ObservationView | null
   stats: Record<string, MetricStats>
   children: string[]
+  /** Telemetry lines skipped because they break the trainer contract (see the telemetry_rejected events). */
+  telemetry_rejected: {total: number; by_file: Record<string, number>}
+}
+
+/** The rejected-line counts of a run, summed over its telemetry_rejected events. */
+export function telemetryRejected(store: Store, runId: string): RunDetail['telemetry_rejected'] {
+  const rows = store.prepare(`SELECT args FROM events WHERE run_id = ? AND kind = 'telemetry_rejected'`).all(runId) as {args: string | null}[]
+  const counts = {total: 0, by_file: {} as Record<string, number>}
+  for (const row of rows) {
+    const byFile = (JSON.parse(row.args ?? '{}') as {by_file?: Record<string, number>}).by_file ?? {}
+    for (const [file, n] of Object.entries(byFile)) {
+      counts.by_file[file] = (counts.by_file[file] ?? 0) + n
+      counts.total += n
+    }
+  }
+  return counts
 }
 
 export function showRun(store: Store, ref: string): RunDetail {
@@ -55,5 +71,6 @@ export function showRun(store: Store, ref: string): RunDetail {
     latest_observation: latestObservation(store, row.run_id),
     stats: runStats(store, row.run_id),
     children,
+    telemetry_rejected: telemetryRejected(store, row.run_id),
   }
 }

@@ -5,14 +5,21 @@
 // bytes another process already ingested are skipped; status changes go through transition().
 import type {Ctx} from '../context.js'
 import {recordEvent} from '../events.js'
-import type {RunProbe} from '../hosts/executor.js'
+import type {CheckpointCheck, RunProbe} from '../hosts/executor.js'
 import {TELEMETRY_FILES} from '../hosts/executor.js'
+import {AutolabError} from '../output/errors.js'
 import type {Store} from '../store/open.js'
 import type {RunRow} from '../store/schema.js'
-import {completeLines, type IngestEvent, ingestMetrics, ingestSamples, ingestTrainerEvents} from '../telemetry/ingest.js'
+import {announcedCheckpoints, type IngestEvent, ingestMetrics, ingestSamples, ingestTrainerEvents} from '../telemetry/ingest.js'
+import {Rejections} from '../telemetry/validate.js'
 import {type RunStatus, transition} from './state-machine.js'
 
 const IDLE_RESYNC_MS = 1000
+/**
+ * Next to a file's offset, `<file>:mid_line` = 1 records that the offset lies inside an overlong
+ * line already rejected, so its rest is skipped and not counted twice (see completeLines).
+ */
+const MID_LINE_SUFFIX = ':mid_line'
 
 /** States whose process sync watches. `starting` belongs to its in-flight operation (or recovery). */
 export const PROBED_STATES: readonly RunStatus[] = ['running', 'pausing', 'killing']
@@ -51,10 +58,19 @@ export async function syncRuns(ctx: Ctx, options: SyncOptions = {}): Promise<Syn
       // waiting processes poll the same runs; each write would take the store's write lock).
       const idle = probe.alive && probe.exitCode === null && Object.keys(probe.deltas).length === 0
       if (idle && ctx.now().getTime() - (Date.parse(run.synced_at ?? '') || 0) < IDLE_RESYNC_MS) continue
-      const sizes = await checkpointSizes(probe, (path) => executor.pathBytes(path), run.run_dir)
-      const applied = store.write(() => applyProbe(ctx, run, probe, offsets.get(run.run_id) ?? {}, sizes))
-      summary.points += applied.points
-      if (applied.exited) summary.exited.push(applied.exited)
+      // One run's files never stop another run's sync, nor the command: ingest rejects bad lines
+      // itself, and anything else unexpected about this run becomes a warning. Faults of the
+      // store itself (busy, full, read-only) are not the run's: they stop the command.
+      try {
+        const midLine = offsets.get(run.run_id)?.[`events.jsonl${MID_LINE_SUFFIX}`] === 1
+        const checkpoints = await inspectCheckpoints(probe, midLine, (path) => executor.inspectCheckpoint(run.run_dir, path))
+        const applied = store.write(() => applyProbe(ctx, run, probe, offsets.get(run.run_id) ?? {}, checkpoints))
+        summary.points += applied.points
+        if (applied.exited) summary.exited.push(applied.exited)
+      } catch (error) {
+        if (error instanceof AutolabError || isStoreFault(error)) throw error
+        ctx.warnings.push(`run ${run.run_id}: telemetry not synced: ${(error as Error).message ?? error}`)
+      }
     }
   }
   return summary
@@ -67,23 +83,21 @@ function loadOffsets(store: Store, runIds: string[]): Map<string, Record<string,
   return map
 }
 
-/** Sizes of newly announced checkpoints that did not state their bytes (read outside the transaction). */
-async function checkpointSizes(probe: RunProbe, pathBytes: (path: string) => Promise<number>, runDir: string): Promise<Map<string, number>> {
-  const sizes = new Map<string, number>()
+/** The host's verdict on every checkpoint newly announced in the run's events (looked at outside the transaction). */
+async function inspectCheckpoints(probe: RunProbe, midLine: boolean, inspect: (path: string) => Promise<CheckpointCheck>): Promise<Map<string, CheckpointCheck>> {
+  const checks = new Map<string, CheckpointCheck>()
   const data = probe.deltas['events.jsonl']
-  if (!data) return sizes
-  for (const line of completeLines(data).lines) {
-    try {
-      const e = JSON.parse(line) as {type?: string; path?: string; bytes?: number}
-      if (e.type === 'checkpoint' && typeof e.path === 'string' && typeof e.bytes !== 'number') {
-        const path = e.path.startsWith('/') ? e.path : `${runDir}/${e.path}`
-        sizes.set(path, await pathBytes(path))
-      }
-    } catch {
-      // malformed lines are counted by ingest
-    }
+  if (!data) return checks
+  for (const path of announcedCheckpoints(data, midLine)) {
+    if (!checks.has(path)) checks.set(path, await inspect(path))
   }
-  return sizes
+  return checks
+}
+
+/** SQLite's own faults (the store is busy, full, read-only, corrupt) concern every run, not one. */
+function isStoreFault(error: unknown): boolean {
+  const code = (error as {code?: unknown})?.code
+  return typeof code === 'string' && (code.startsWith('SQLITE_') || code === 'ENOSPC')
 }
 
 interface Applied {
@@ -91,7 +105,7 @@ interface Applied {
   exited: SyncSummary['exited'][number] | null
 }
 
-function applyProbe(ctx: Ctx, probedRun: RunRow, probe: RunProbe, requested: Record<string, number>, sizes: Map<string, number>): Applied {
+function applyProbe(ctx: Ctx, probedRun: RunRow, probe: RunProbe, requested: Record<string, number>, checkpoints: Map<string, CheckpointCheck>): Applied {
   const {store} = ctx
   const now = ctx.now()
   const run = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', probedRun.run_id))
@@ -100,7 +114,7 @@ function applyProbe(ctx: Ctx, probedRun: RunRow, probe: RunProbe, requested: Rec
   const events: IngestEvent[] = []
   let points = 0
   let lastStep = run.step
-  let badLines = 0
+  const rejections = new Rejections()
   for (const file of TELEMETRY_FILES) {
     const delta = probe.deltas[file]
     if (!delta) continue
@@ -109,19 +123,22 @@ function applyProbe(ctx: Ctx, probedRun: RunRow, probe: RunProbe, requested: Rec
     const skip = from - (requested[file] ?? 0)
     if (skip < 0 || skip >= delta.length) continue
     const data = delta.subarray(skip)
+    const midLineKey = `${file}${MID_LINE_SUFFIX}`
+    const midLine = (current[midLineKey] ?? 0) === 1
+    const source = {file, offset: from, rejections, midLine}
     let result
     if (file === 'metrics.jsonl') {
-      result = ingestMetrics(store, run, data, lastObservedStep(store, run.run_id))
+      result = ingestMetrics(store, run, data, lastObservedStep(store, run.run_id), source)
     } else if (file === 'samples.jsonl') {
-      result = ingestSamples(store, run, data)
+      result = ingestSamples(store, run, data, source)
     } else {
-      result = ingestTrainerEvents(store, run, data, (path) => sizes.get(path) ?? 0, now)
+      result = ingestTrainerEvents(store, run, data, checkpoints, now, source)
     }
     if (result.consumed === 0) continue
-    store.prepare('INSERT INTO ingest_offsets (run_id, file, offset) VALUES (?, ?, ?) ON CONFLICT (run_id, file) DO UPDATE SET offset = excluded.offset')
-      .run(run.run_id, file, from + result.consumed)
+    const saveOffset = store.prepare('INSERT INTO ingest_offsets (run_id, file, offset) VALUES (?, ?, ?) ON CONFLICT (run_id, file) DO UPDATE SET offset = excluded.offset')
+    saveOffset.run(run.run_id, file, from + result.consumed)
+    if (result.midLine !== midLine) saveOffset.run(run.run_id, midLineKey, result.midLine ? 1 : 0)
     points += result.points
-    badLines += result.badLines
     events.push(...result.events)
     if (result.lastStep !== null) lastStep = Math.max(lastStep ?? result.lastStep, result.lastStep)
   }
@@ -130,7 +147,11 @@ function applyProbe(ctx: Ctx, probedRun: RunRow, probe: RunProbe, requested: Rec
     recordEvent(store, {kind: event.kind, time: now, actor: 'system', runId: run.run_id, campaignId: run.campaign_id, args: event.data})
     if (event.kind === 'modify_ack') applyAcknowledgement(store, run.run_id, event.data.version, event.step)
   }
-  if (badLines > 0) ctx.warnings.push(`run ${run.run_id}: skipped ${badLines} malformed telemetry line(s)`)
+  if (rejections.count > 0) {
+    // One event per run and sync: how many, in which files, and the first offending line.
+    recordEvent(store, {kind: 'telemetry_rejected', time: now, actor: 'system', runId: run.run_id, campaignId: run.campaign_id, args: {count: rejections.count, by_file: rejections.byFile, first: rejections.first}})
+    ctx.warnings.push(`run ${run.run_id}: rejected ${rejections.count} telemetry line(s) that break the trainer contract (first: ${rejections.first!.file} at byte ${rejections.first!.offset}: ${rejections.first!.reason}); see \`autolab log --run ${run.run_id} --kind telemetry_rejected\``)
+  }
   if (probe.alive && probe.exitCode === null && lastStep === run.step) detectStall(ctx, run)
   const exited = applyExit(ctx, {...run, step: lastStep}, probe)
   return {points, exited}

@@ -3,8 +3,9 @@
 // new offset is returned so the caller can store it in the same transaction as the rows.
 // Observations (cadence-spaced window summaries) and NaN/Inf anomalies are computed here, at
 // ingest, so reads never recompute them.
-import {join} from 'node:path'
+import type {CheckpointCheck} from '../hosts/executor.js'
 import type {Store} from '../store/open.js'
+import {MAX_LINE_BYTES, parseJsonLine, type Rejections, type Verdict, validateMetricLine, validateSampleLine, validateTrainerEvent} from './validate.js'
 import {parseMetricValue, recordMetrics, toJsonNumber} from './values.js'
 
 export interface IngestRun {
@@ -26,17 +27,85 @@ export interface IngestResult {
   lastStep: number | null
   points: number
   events: IngestEvent[]
-  badLines: number
+  /** The consumed bytes end inside an overlong line: pass it as `midLine` with the next data. */
+  midLine: boolean
 }
 
 const NEWLINE = 0x0a
 
-/** Split off complete lines; `consumed` is the byte count up to and including the last newline. */
-export function completeLines(data: Buffer): {lines: string[]; consumed: number} {
-  const end = data.lastIndexOf(NEWLINE)
-  if (end < 0) return {lines: [], consumed: 0}
-  const lines = data.subarray(0, end).toString('utf8').split('\n').filter((l) => l.trim() !== '')
-  return {lines, consumed: end + 1}
+/** One complete line of a JSONL file; `offset` is its start in bytes from the start of the data. */
+export interface Line {
+  text: string
+  offset: number
+  /** Longer than MAX_LINE_BYTES: `text` holds only its beginning, and it is rejected unparsed. */
+  tooLong: boolean
+}
+
+/**
+ * Split off complete lines; `consumed` is the byte count up to and including the last newline.
+ * A trainer may be half way through writing the last line, so it waits for the next sync —
+ * unless it is already longer than any acceptable line: then it is consumed (and rejected) now
+ * rather than blocking the file, and `midLine` says the next data starts inside that line, whose
+ * rest (up to its newline) is skipped without being counted again.
+ */
+export function completeLines(data: Buffer, midLine = false): {lines: Line[]; consumed: number; midLine: boolean} {
+  const lines: Line[] = []
+  let start = 0
+  if (midLine) {
+    const end = data.indexOf(NEWLINE)
+    if (end < 0) return {lines, consumed: data.length, midLine: true}
+    start = end + 1
+  }
+  const first = start
+  for (;;) {
+    const end = data.indexOf(NEWLINE, start)
+    if (end < 0) break
+    pushLine(lines, data, start, end)
+    start = end + 1
+  }
+  if (start === first && data.length - start >= MAX_LINE_BYTES) {
+    pushLine(lines, data, start, data.length, true)
+    return {lines, consumed: data.length, midLine: true}
+  }
+  return {lines, consumed: start, midLine: false}
+}
+
+function pushLine(lines: Line[], data: Buffer, start: number, end: number, unfinished = false): void {
+  const tooLong = unfinished || end - start > MAX_LINE_BYTES
+  const text = data.toString('utf8', start, tooLong ? start + 256 : end)
+  if (!tooLong && text.trim() === '') return
+  lines.push({text, offset: start, tooLong})
+}
+
+/** Where the bytes came from, for reporting rejected lines: the file, the byte offset of the data, the tally. */
+export interface IngestSource {
+  file: string
+  offset: number
+  rejections: Rejections
+  /** The data starts inside an overlong line already rejected (see completeLines). */
+  midLine?: boolean
+}
+
+/** Parse and validate each line; a bad one is counted in `source.rejections` and skipped. */
+function* validLines<T>(lines: Line[], source: IngestSource, validate: (record: unknown) => Verdict<T>): Generator<{value: T; text: string; offset: number}> {
+  for (const line of lines) {
+    const at = source.offset + line.offset
+    if (line.tooLong) {
+      source.rejections.add(source.file, at, line.text, `line longer than ${MAX_LINE_BYTES} bytes`)
+      continue
+    }
+    const parsed = parseJsonLine(line.text)
+    if (!parsed.ok) {
+      source.rejections.add(source.file, at, line.text, parsed.reason)
+      continue
+    }
+    const checked = validate(parsed.value.record)
+    if (!checked.ok) {
+      source.rejections.add(source.file, at, line.text, checked.reason)
+      continue
+    }
+    yield {value: checked.value, text: parsed.value.text, offset: at}
+  }
 }
 
 /** A value further than this many standard deviations from its window's mean is a spike. */
@@ -191,43 +260,20 @@ class MetricWindows {
   }
 }
 
-export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastObservedStep: number | null): IngestResult {
-  const {lines, consumed} = completeLines(data)
+export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastObservedStep: number | null, source: IngestSource): IngestResult {
+  const {lines, consumed, midLine} = completeLines(data, source.midLine)
   const upsertStep = store.prepare(`INSERT INTO metric_steps (run_id, step, time, record) VALUES (?, ?, ?, ?)
     ON CONFLICT (run_id, step) DO UPDATE SET time = excluded.time, record = json_patch(record, excluded.record)`)
   const insertObservation = store.prepare('INSERT OR REPLACE INTO observations (run_id, step, time, metrics) VALUES (?, ?, ?, ?)')
   const windows = new MetricWindows(store, run)
   const events: IngestEvent[] = []
   let points = 0
-  let badLines = 0
   let lastStep: number | null = null
   let observed = lastObservedStep
-  for (let line of lines) {
-    let record: {step?: unknown; time?: unknown; metrics?: unknown}
-    try {
-      record = JSON.parse(line)
-    } catch {
-      // Python's json writes bare NaN/Infinity (not JSON); accept them by quoting, as the SDKs do.
-      const repaired = line.replace(/(?<=[:,[]\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g, '"$1"')
-      try {
-        record = JSON.parse(repaired)
-        line = repaired
-      } catch {
-        badLines++
-        continue
-      }
-    }
-    const step = record.step
-    if (typeof step !== 'number' || !Number.isInteger(step) || typeof record.metrics !== 'object' || record.metrics === null) {
-      badLines++
-      continue
-    }
-    const time = typeof record.time === 'number' ? record.time : Date.now() / 1000
-    const metrics = record.metrics as Record<string, unknown>
-    for (const key in metrics) {
-      const raw = metrics[key]
-      const value = typeof raw === 'number' ? raw : parseMetricValue(raw)
-      if (value === undefined) continue
+  for (const {value: record, text} of validLines(lines, source, validateMetricLine)) {
+    const {step, metrics} = record
+    const time = record.time ?? Date.now() / 1000
+    for (const [key, value] of metrics) {
       points++
       const spike = windows.push(key, step, value)
       const previous = windows.previous
@@ -237,8 +283,8 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
         events.push({kind: 'anomaly', step, data: {type: 'spike', metric: key, step, value, previous: previous ?? null}})
       }
     }
-    // The line is stored as written: lossless, and re-serialising the numbers would cost more than the insert.
-    upsertStep.run(run.run_id, step, time, line)
+    // The line is stored as written (validated): lossless, and re-serialising the numbers would cost more than the insert.
+    upsertStep.run(run.run_id, step, time, text)
     lastStep = lastStep === null ? step : Math.max(lastStep, step)
     // An observation each time the step crosses a multiple of the cadence (robust to skipped steps).
     const cadence = run.observation_cadence
@@ -247,7 +293,7 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
       observed = step
     }
   }
-  return {consumed, lastStep, points, events, badLines}
+  return {consumed, lastStep, points, events, midLine}
 }
 
 function observationAt(windows: MetricWindows, step: number): Record<string, unknown> {
@@ -260,50 +306,53 @@ function observationAt(windows: MetricWindows, step: number): Record<string, unk
   return metrics
 }
 
-export function ingestSamples(store: Store, run: IngestRun, data: Buffer): IngestResult {
-  const {lines, consumed} = completeLines(data)
+export function ingestSamples(store: Store, run: IngestRun, data: Buffer, source: IngestSource): IngestResult {
+  const {lines, consumed, midLine} = completeLines(data, source.midLine)
   const insert = store.prepare('INSERT INTO samples (run_id, step, prompt, completion, reward) VALUES (?, ?, ?, ?, ?)')
-  let badLines = 0
-  for (const line of lines) {
-    try {
-      const s = JSON.parse(line) as {step?: unknown; prompt?: unknown; completion?: unknown; reward?: unknown}
-      if (typeof s.step !== 'number') throw new Error('no step')
-      const reward = parseMetricValue(s.reward)
-      insert.run(run.run_id, s.step, String(s.prompt ?? ''), String(s.completion ?? ''), reward === undefined || Number.isNaN(reward) ? null : reward)
-    } catch {
-      badLines++
-    }
-  }
-  return {consumed, lastStep: null, points: 0, events: [], badLines}
+  for (const {value: s} of validLines(lines, source, validateSampleLine)) insert.run(run.run_id, s.step, s.prompt, s.completion, s.reward)
+  return {consumed, lastStep: null, points: 0, events: [], midLine}
 }
 
-/** events.jsonl: checkpoints become rows (immutable once announced), acknowledgements events. */
-export function ingestTrainerEvents(store: Store, run: IngestRun, data: Buffer, checkpointBytes: (path: string) => number, now: Date): IngestResult {
-  const {lines, consumed} = completeLines(data)
+
+/**
+ * events.jsonl: checkpoints become rows (immutable once announced), acknowledgements events.
+ * A checkpoint is only accepted as its host saw it (`checkpoints`, looked up by the announced
+ * path): inside the run directory, present, with no link leading out of it.
+ */
+export function ingestTrainerEvents(store: Store, run: IngestRun, data: Buffer, checkpoints: ReadonlyMap<string, CheckpointCheck>, now: Date, source: IngestSource): IngestResult {
+  const {lines, consumed, midLine} = completeLines(data, source.midLine)
   const insertCheckpoint = store.prepare('INSERT OR IGNORE INTO checkpoints (run_id, step, path, bytes, created_at) VALUES (?, ?, ?, ?, ?)')
   const events: IngestEvent[] = []
-  let badLines = 0
-  for (const line of lines) {
-    let e: {type?: unknown; step?: unknown; path?: unknown; bytes?: unknown; version?: unknown; applied?: unknown}
-    try {
-      e = JSON.parse(line)
-    } catch {
-      badLines++
-      continue
-    }
-    const step = typeof e.step === 'number' ? e.step : null
-    if (e.type === 'checkpoint' && step !== null && typeof e.path === 'string') {
-      const path = e.path.startsWith('/') ? e.path : join(run.run_dir, e.path)
-      const bytes = typeof e.bytes === 'number' ? e.bytes : checkpointBytes(path)
-      const added = insertCheckpoint.run(run.run_id, step, path, bytes, now.toISOString()).changes === 1
-      if (added) events.push({kind: 'checkpoint', step, data: {step, path, bytes}})
-    } else if (e.type === 'control_ack' && step !== null) {
-      events.push({kind: 'modify_ack', step, data: {version: e.version ?? null, step, applied: e.applied ?? {}}})
-    } else if (typeof e.type === 'string') {
-      events.push({kind: 'trainer_event', step, data: e as Record<string, unknown>})
+  for (const {value: e, text, offset} of validLines(lines, source, validateTrainerEvent)) {
+    if (e.type === 'checkpoint') {
+      const check = checkpoints.get(e.path) ?? {ok: false, reason: 'not inspected'}
+      if (!check.ok) {
+        source.rejections.add(source.file, offset, text, `checkpoint ${JSON.stringify(e.path)}: ${check.reason}`)
+        continue
+      }
+      const bytes = e.bytes ?? check.bytes
+      const added = insertCheckpoint.run(run.run_id, e.step, check.path, bytes, now.toISOString()).changes === 1
+      if (added) events.push({kind: 'checkpoint', step: e.step, data: {step: e.step, path: check.path, bytes}})
+    } else if (e.type === 'control_ack') {
+      events.push({kind: 'modify_ack', step: e.step, data: {version: e.version, step: e.step, applied: e.applied, ...(e.rejected ? {rejected: e.rejected} : {})}})
+    } else if (e.type === 'paused') {
+      events.push({kind: 'trainer_event', step: e.step, data: {type: 'paused', step: e.step}})
     } else {
-      badLines++
+      events.push({kind: 'trainer_event', step: e.step, data: e.data})
     }
   }
-  return {consumed, lastStep: null, points: 0, events, badLines}
+  return {consumed, lastStep: null, points: 0, events, midLine}
+}
+
+/** The checkpoint paths announced in a piece of events.jsonl (for the host to inspect before ingest). */
+export function announcedCheckpoints(data: Buffer, midLine = false): string[] {
+  const paths: string[] = []
+  for (const line of completeLines(data, midLine).lines) {
+    if (line.tooLong) continue
+    const parsed = parseJsonLine(line.text)
+    if (!parsed.ok) continue
+    const checked = validateTrainerEvent(parsed.value.record)
+    if (checked.ok && checked.value.type === 'checkpoint') paths.push(checked.value.path)
+  }
+  return paths
 }
