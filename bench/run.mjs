@@ -1,7 +1,7 @@
 // npm run bench: start-up, ingest and fork figures, each beside its baseline, in one run.
 //   1. start-up: `node -e 0` vs `autolab runs --json` on a store of 1,000 runs and
 //      1,000,000 metric points (median of interleaved runs). Target: ≤ 2.0× node -e 0.
-//   2. ingest: points/s of the real ingest path (JSONL parse, upsert, observations) vs a bare
+//   2. ingest: points/s of the real ingest path (JSONL parse, validation, upsert, observations) vs a bare
 //      prepared-statement insert of the same rows. Target: ≥ 400k points/s.
 //   3. fork: a fork from a 1 GiB checkpoint vs from a 1 MiB one (target: within 1.2×), beside
 //      `cp -r` of the 1 GiB checkpoint.
@@ -13,6 +13,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {openStore} from '../dist/src/lib/store/open.js'
 import {ingestMetrics} from '../dist/src/lib/telemetry/ingest.js'
+import {Rejections} from '../dist/src/lib/telemetry/validate.js'
 import {openContext} from '../dist/src/lib/context.js'
 import {parseProject} from '../dist/src/lib/project.js'
 import {launchRun} from '../dist/src/lib/runs/launch.js'
@@ -88,7 +89,9 @@ async function ingest() {
   const store = await openStore(join(scratch, 'ingest.db'))
   const run = {run_id: 'r1', run_dir: scratch, observation_cadence: 10, trend_window: 20}
   let t = process.hrtime.bigint()
-  const result = store.write(() => ingestMetrics(store, run, data, null))
+  const rejections = new Rejections()
+  const result = store.write(() => ingestMetrics(store, run, data, null, {file: 'metrics.jsonl', offset: 0, rejections}))
+  if (rejections.count !== 0) throw new Error(`rejected ${rejections.count} valid lines: ${JSON.stringify(rejections.first)}`)
   const ingestSeconds = Number(process.hrtime.bigint() - t) / 1e9
   if (result.points !== total) throw new Error(`ingested ${result.points} of ${total}`)
 

@@ -6,9 +6,9 @@ import {type DoctorReport, doctor} from '../lib/doctor.js'
 
 export default class Doctor extends AutolabCommand<DoctorReport> {
   static summary = 'Check the store against the hosts: roll back interrupted operations, report orphans.'
-  static description = 'Reports run directories without rows, live or paused runs without directories, and live processes of runs that have ended (killed with --fix). Exits 0 either way; data.ok says whether all is well.'
+  static description = 'Reports run directories without rows or of another store (a lost one, or another store sharing the host root), live or paused runs without directories, live processes of runs that have ended, and trainer processes that belong to no live run of this store (stray_processes: another store\'s, or a lost store\'s). --fix kills the last two kinds, logging a stray_process_stopped event for each stray. Exits 0 either way; data.ok says whether all is well.'
   static examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --fix --json']
-  static flags = {fix: Flags.boolean({description: 'Kill live processes of runs that have ended.'})}
+  static flags = {fix: Flags.boolean({description: 'Kill live processes of runs that have ended, and stray trainer processes.'})}
 
   async execute(ctx: Ctx, {flags}: Parsed<typeof Doctor>): Promise<DoctorReport> {
     return doctor(ctx, {fix: flags.fix})
@@ -21,8 +21,10 @@ export default class Doctor extends AutolabCommand<DoctorReport> {
       ...section('rolled back', r.rolled_back_operations),
       ...section('open operations', r.open_operations),
       ...section('directories without runs', r.dirs_without_rows),
+      ...section('directories of another store', r.dirs_of_other_stores),
       ...section('runs without directories', r.rows_without_dirs),
       ...section('live processes of ended runs', r.live_processes_of_ended_runs),
+      ...section('stray trainer processes', r.stray_processes),
     ].join('\n')
   }
 }

@@ -28,7 +28,7 @@ const byId = (runs: any[], id: string) => runs.find((r) => r.run_id === id)
 
 const SCENARIOS: Scenario[] = [
   {
-    op: 'launch', steps: ['reserve', 'spawn'],
+    op: 'launch', steps: ['reserve', 'create-dir', 'spawn'],
     setup: async (store) => ({args: ['launch', '--recipe', 'toy', '--set', 'step_time_ms=20', '--store', store], parent: null}),
     check: (after) => {
       expect(after).toEqual([expect.objectContaining({run_id: 'r1', status: 'failed'})])
@@ -37,7 +37,7 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
-    op: 'fork', steps: ['reserve', 'materialize', 'spawn'],
+    op: 'fork', steps: ['reserve', 'create-dir', 'materialize', 'spawn'],
     setup: async (store) => {
       const parent = launchToy(store)
       await waitFor(() => {

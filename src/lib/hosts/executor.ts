@@ -63,9 +63,37 @@ export interface Executor {
   inspectCheckpoint(runDir: string, announced: string): Promise<CheckpointCheck>
   /** The wrapper's pid file (its process group id), or null before the wrapper wrote it. */
   readPid(runDir: string): Promise<number | null>
+  /**
+   * Create a new run's directory exclusively (never reuse one: it may belong to a lost store or
+   * another store sharing the root) and write its marker into it. CONFLICT if it exists.
+   */
+  createRunDir(runDir: string, marker: RunDirMarker): Promise<void>
+  /** The marker of a run dir, or null when it has none (or an unreadable one). */
+  readRunDirMarker(runDir: string): Promise<RunDirMarker | null>
   removeRunDir(runDir: string): Promise<void>
   /** Names of the run directories under the host root (for doctor's orphan check). */
   listRunDirs(): Promise<string[]>
+  /** Processes on the host started for a run dir under this host's root (from their environment). */
+  listTrainerProcesses(): Promise<TrainerProcess[]>
+}
+
+/** Written into every run dir at creation: which store and run it belongs to. */
+export interface RunDirMarker {
+  store_id: string
+  run_id: string
+  created_at: string
+}
+
+/** The marker's file name in a run dir. */
+export const RUN_DIR_MARKER = 'autolab-run.json'
+
+export interface TrainerProcess {
+  pid: number
+  /** Its process group: what kill signals. */
+  pgid: number
+  run_dir: string
+  /** AUTOLAB_STORE_ID of its environment (null for runs launched before it existed). */
+  store_id: string | null
 }
 
 /** What a host found at an announced checkpoint path. */

@@ -3,7 +3,7 @@ import {chmodSync, closeSync, copyFileSync, existsSync, linkSync, lstatSync, mkd
 import {dirname, join, relative, resolve} from 'node:path'
 import {AutolabError} from '../output/errors.js'
 import {safeName} from '../shell.js'
-import {type CheckpointCheck, type Executor, type GroupSignal, LAUNCH_WRAPPER, type LaunchSpec, PROBE_MAX_BYTES, type RunProbe, type RunProbeRequest, TELEMETRY_FILES} from './executor.js'
+import {type CheckpointCheck, type Executor, type GroupSignal, LAUNCH_WRAPPER, type LaunchSpec, PROBE_MAX_BYTES, RUN_DIR_MARKER, type RunDirMarker, type RunProbe, type RunProbeRequest, TELEMETRY_FILES, type TrainerProcess} from './executor.js'
 
 const STDERR_TAIL_BYTES = 4096
 
@@ -151,6 +151,27 @@ export class LocalExecutor implements Executor {
     }
   }
 
+  async createRunDir(runDir: string, marker: RunDirMarker): Promise<void> {
+    mkdirSync(dirname(runDir), {recursive: true})
+    try {
+      mkdirSync(runDir)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      throw new AutolabError('CONFLICT', `Run directory ${runDir} exists already; autolab never reuses one.`, {
+        retryable: true, details: {run_dir: runDir}, suggestedAction: 'Retry: the next run id will be used. `autolab doctor` reports directories that belong to no run of this store.',
+      })
+    }
+    writeAtomic(join(runDir, RUN_DIR_MARKER), `${JSON.stringify(marker)}\n`)
+  }
+
+  async readRunDirMarker(runDir: string): Promise<RunDirMarker | null> {
+    return parseRunDirMarker(readSmallFile(join(runDir, RUN_DIR_MARKER)))
+  }
+
+  async listTrainerProcesses(): Promise<TrainerProcess[]> {
+    return trainerProcessesUnder(join(resolve(this.root), 'runs'))
+  }
+
   async removeRunDir(runDir: string): Promise<void> {
     // Checkpoint files are read-only; their directories are not, so removal works as usual.
     rmSync(runDir, {recursive: true, force: true})
@@ -203,6 +224,54 @@ export function isGroupAlive(pgid: number, runDir: string): boolean {
     }
   }
   return false
+}
+
+/** A marker file's content, validated (it lives in a directory trainers can write to). */
+export function parseRunDirMarker(text: string | null): RunDirMarker | null {
+  if (text === null) return null
+  try {
+    const m = JSON.parse(text) as Partial<RunDirMarker> | null
+    if (m && typeof m.store_id === 'string' && typeof m.run_id === 'string' && typeof m.created_at === 'string') return {store_id: m.store_id, run_id: m.run_id, created_at: m.created_at}
+  } catch {
+    // not JSON: no marker
+  }
+  return null
+}
+
+function readSmallFile(path: string, maxBytes = 65_536): string | null {
+  try {
+    if (statSync(path).size > maxBytes) return null
+    return readFileSync(path, 'utf8')
+  } catch {
+    return null
+  }
+}
+
+/** Processes whose environment names a run dir under `runsDir` (AUTOLAB_RUN_DIR), with their group and store. */
+export function trainerProcessesUnder(runsDir: string): TrainerProcess[] {
+  const found: TrainerProcess[] = []
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return found
+  }
+  const prefix = `${runsDir}/`
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0')
+      const runDir = environ.find((v) => v.startsWith('AUTOLAB_RUN_DIR='))?.slice('AUTOLAB_RUN_DIR='.length)
+      if (!runDir?.startsWith(prefix)) continue
+      const storeId = environ.find((v) => v.startsWith('AUTOLAB_STORE_ID='))?.slice('AUTOLAB_STORE_ID='.length) ?? null
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2])
+      found.push({pid: Number(entry), pgid, run_dir: runDir, store_id: storeId})
+    } catch {
+      // ended while we looked, or not ours to read
+    }
+  }
+  return found
 }
 
 /**

@@ -1,6 +1,7 @@
 // fork: a new run from a run's checkpoint, as one atomic, journalled operation.
 //   checkpoint  (exact step, nearest, the latest, or a fresh one requested from a running run)
 //   reserve     (one write transaction: child row `starting` with parent and fork step, config, journal)
+//   create-dir  (the child's run dir, created exclusively, with its marker)
 //   materialize (the checkpoint hard-linked into the child's run dir; read-only)
 //   spawn       (the child resumes from its own copy)
 //   commit      (child `running`, journal `committed`, decision-log event)
@@ -20,7 +21,7 @@ import {type PauseResult, pauseRun} from './pause.js'
 import {syncUntil} from './process-control.js'
 import {getConfigBody, getRun, resolveRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
-import {insertRun, recipeOfRun, startRunProcess} from './start.js'
+import {createRunDir, insertRun, recipeOfRun, startRunProcess} from './start.js'
 import {transition} from './state-machine.js'
 
 export interface ForkOptions {
@@ -81,6 +82,7 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
   const source = await chooseCheckpoint(ctx, parent, options)
   const recipe = recipeOfRun(parent)
   const executor = ctx.executor(hostId)
+  const existingRunDirs = await executor.listRunDirs()
   const now = ctx.now()
 
   const reserved = store.write(() => {
@@ -89,7 +91,7 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
     const campaign = campaignForMutation(store, parent.campaign_id, {startsCompute: true, now})
     const {runId} = insertRun(store, {
       recipe, projectDir: recipe.projectDir, config, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id,
-      name: options.name, parentRunId: parent.run_id, forkStep: source.step,
+      name: options.name, parentRunId: parent.run_id, forkStep: source.step, existingRunDirs,
     }, now)
     const op = beginOperation(store, {kind: 'fork', key: options.idempotencyKey, hash, runId, now})
     return {op, runId}
@@ -100,6 +102,8 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
 
   let result: ForkResult
   try {
+    await createRunDir(ctx, runId)
+    stepDone(store, op, 'create-dir', now)
     const child = getRun(store, runId)
     const checkpoint = `${child.run_dir}/checkpoints/step-${source.step}`
     const materialized = await executor.materializeCheckpoint(source.path, checkpoint, {copy: options.copy ?? false, sourceRunDir: parent.run_dir})

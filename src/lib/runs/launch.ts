@@ -16,7 +16,7 @@ import {argsHash, beginOperation, checkIdempotency, commitOperation, type Operat
 import {allocateGpus} from './capacity.js'
 import {getConfigBody, runView, type RunView, getRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
-import {insertRun, recipeOfRun, startRunProcess} from './start.js'
+import {createRunDir, insertRun, recipeOfRun, startRunProcess} from './start.js'
 import {transition} from './state-machine.js'
 
 export interface LaunchOptions {
@@ -62,16 +62,17 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
   const config = resolveLaunchConfig(recipe, options.configFile, options.sets ?? [])
   const hash = argsHash('launch', {recipe: recipe.name, config, name: options.name ?? null, host: hostId, campaign: options.campaign ?? null})
   const executor = ctx.executor(hostId)
+  const existingRunDirs = await executor.listRunDirs()
   const now = ctx.now()
 
-  // 1. reserve; 2. spawn and 3. commit in spawnAndCommit
+  // 1. reserve; 2. create the run dir, 3. spawn and 4. commit in spawnAndCommit
   const reserved = store.write(() => {
     const replay = checkIdempotency<LaunchResult>(store, options.idempotencyKey, 'launch', hash)
     if (replay) return replay
     const campaign = campaignForMutation(store, options.campaign, {startsCompute: true, now})
     syncDeclaredHost(ctx, hostId)
     const {runId, status} = insertRun(store, {
-      recipe, projectDir: project.dir, config, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id, name: options.name, queueIfFull: options.queue,
+      recipe, projectDir: project.dir, config, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id, name: options.name, queueIfFull: options.queue, existingRunDirs,
     }, now)
     const op = beginOperation(store, {kind: 'launch', key: options.idempotencyKey, hash, runId, now})
     if (status === 'queued') {
@@ -95,12 +96,14 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
 }
 
 /**
- * Steps 2 and 3 of a launch (and of a queued run's start): spawn the process, then in one
- * transaction mark the run running, commit the journal and record the event. Rolls back on failure.
+ * Steps 2-4 of a launch (and of a queued run's start): create the run dir, spawn the process, then
+ * in one transaction mark the run running, commit the journal and record the event. Rolls back on failure.
  */
 async function spawnAndCommit(ctx: Ctx, op: Operation, runId: string, config: JsonObject, event: (result: LaunchResult, pid: number) => Pick<NewEvent, 'kind' | 'reason' | 'args' | 'result'>): Promise<LaunchResult> {
   const {store} = ctx
   try {
+    await createRunDir(ctx, runId)
+    stepDone(store, op, 'create-dir', ctx.now())
     const pid = await startRunProcess(ctx, runId, {config, resumeFrom: null})
     stepDone(store, op, 'spawn', ctx.now())
     return store.write(() => {

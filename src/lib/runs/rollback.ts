@@ -46,7 +46,10 @@ async function undoNewRun(ctx: Ctx, runId: string, reason: string): Promise<void
   // A crash between spawn and saving the pid column leaves only the wrapper's pid file.
   const pid = run.pid ?? await executor.readPid(run.run_dir)
   if (pid !== null) await killAndWait(ctx, run.host_id, pid, run.run_dir)
-  await executor.removeRunDir(run.run_dir)
+  // Only a directory this run created (its marker names this store and run): one found in the
+  // way belongs to someone else and is left alone.
+  const marker = await executor.readRunDirMarker(run.run_dir)
+  if (marker?.store_id === store.id && marker.run_id === runId) await executor.removeRunDir(run.run_dir)
   store.write(() => {
     const current = store.first(store.db.selectFrom('runs').select('status').where('run_id', '=', runId))
     if (current?.status === 'starting' || current?.status === 'running') {

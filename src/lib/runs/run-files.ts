@@ -21,6 +21,8 @@ export interface TrainerEnv {
   runDir: string
   resumeFrom: string | null
   gpus: string[]
+  /** The store that owns the run: lets doctor tell a stray trainer of a lost store from a live run. */
+  storeId: string
 }
 
 /** The contract's environment, as a map (for display) — command.sh exports exactly these. */
@@ -32,6 +34,7 @@ export function trainerEnv(env: TrainerEnv): Record<string, string> {
     AUTOLAB_CONTROL: `${env.runDir}/control.json`,
     AUTOLAB_RESUME_FROM: env.resumeFrom ?? '',
     CUDA_VISIBLE_DEVICES: env.gpus.join(','),
+    AUTOLAB_STORE_ID: env.storeId,
   }
 }
 

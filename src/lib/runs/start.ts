@@ -53,6 +53,27 @@ export interface NewRun {
   forkStep?: number
   /** When the host has no free GPUs: reserve the run as `queued` (tick starts it later) instead of failing. */
   queueIfFull?: boolean
+  /** Run directories already on the host (listRunDirs): a new id never lands on one of them. */
+  existingRunDirs: readonly string[]
+}
+
+/**
+ * The next run number: after every run of this store and every `r<N>` directory already on the
+ * host — a directory may outlive a lost store, or belong to another store sharing the root.
+ */
+function nextSeq(store: Store, existingRunDirs: readonly string[]): number {
+  let seq = store.first(store.db.selectFrom('runs').select((eb) => eb.fn.max('seq').as('seq')))?.seq ?? 0
+  for (const name of existingRunDirs) {
+    const n = /^r(\d{1,15})$/.exec(name)
+    if (n) seq = Math.max(seq, Number(n[1]))
+  }
+  return seq + 1
+}
+
+/** Create the new run's directory exclusively, with its marker naming this store and run (a journalled step). */
+export async function createRunDir(ctx: Ctx, runId: string): Promise<void> {
+  const run = getRun(ctx.store, runId)
+  await ctx.executor(run.host_id).createRunDir(run.run_dir, {store_id: ctx.store.id, run_id: runId, created_at: ctx.now().toISOString()})
 }
 
 /**
@@ -70,7 +91,7 @@ export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string
     status = 'queued'
   }
   const configId = saveConfig(store, spec.config, now)
-  const seq = (store.first(store.db.selectFrom('runs').select((eb) => eb.fn.max('seq').as('seq')))?.seq ?? 0) + 1
+  const seq = nextSeq(store, spec.existingRunDirs)
   const runId = `r${seq}`
   store.run(store.db.insertInto('runs').values({
     seq, run_id: runId, name: spec.name ?? null, campaign_id: spec.campaignId, parent_run_id: spec.parentRunId ?? null,
@@ -104,7 +125,7 @@ export async function startRunProcess(ctx: Ctx, runId: string, options: {config?
   })
   const files: Record<string, string> = {
     'control.json': `${run.control}\n`,
-    'command.sh': commandScript({runId, runDir: run.run_dir, resumeFrom: options.resumeFrom, gpus}, command),
+    'command.sh': commandScript({runId, runDir: run.run_dir, resumeFrom: options.resumeFrom, gpus, storeId: store.id}, command),
   }
   if (options.config) files['config.json'] = `${JSON.stringify(options.config, null, 2)}\n`
   const {pid} = await ctx.executor(run.host_id).launch({runId, runDir: run.run_dir, files})

@@ -2,6 +2,7 @@
 // later change of the schema types cannot rewrite history. SQLite runs them without a
 // transaction; openStore wraps the whole batch in BEGIN IMMEDIATE so that two processes
 // opening a fresh store at once do not both migrate.
+import {randomUUID} from 'node:crypto'
 import {type Kysely, type Migration, sql} from 'kysely'
 
 export const MIGRATIONS: Record<string, Migration> = {
@@ -156,6 +157,15 @@ export const MIGRATIONS: Record<string, Migration> = {
         .addColumn('value', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute()
+    },
+  },
+  '0005_store_id': {
+    async up(db: Kysely<any>) {
+      // A random identity, written once: every run dir records it (autolab-run.json) and every
+      // trainer carries it (AUTOLAB_STORE_ID), so a lost and recreated store is told apart
+      // from the one that owns a directory or a process.
+      await db.insertInto('settings').values({key: 'store_id', value: randomUUID(), updated_at: new Date().toISOString()})
+        .onConflict((oc) => oc.column('key').doNothing()).execute()
     },
   },
 }

@@ -33,6 +33,15 @@ export class Store {
     })
   }
 
+  private storeId: string | undefined
+
+  /** The store's random identity (migration 0005), recorded in every run dir and trainer environment. */
+  get id(): string {
+    this.storeId ??= (this.sqlite.prepare(`SELECT value FROM settings WHERE key = 'store_id'`).get() as {value: string} | undefined)?.value
+    if (!this.storeId) throw new AutolabError('STORE_ERROR', `The store at ${this.path} has no store_id: it was not migrated.`)
+    return this.storeId
+  }
+
   /** The directory holding the store file; the local host's work root defaults to it. */
   get dir(): string {
     return dirname(this.path)

@@ -1,0 +1,66 @@
+// A store knows its runs and its runs know their store: every run dir records the store_id
+// (autolab-run.json) and every trainer carries it (AUTOLAB_STORE_ID); a run dir that exists is
+// never reused; doctor reports directories and trainer processes of another (or a lost) store.
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+import {expectOk, waitFor} from '../helpers/cli.js'
+import {processesWithEnvironMarker} from '../helpers/processes.js'
+import {useSandboxes} from '../helpers/sandbox.js'
+
+const sandbox = useSandboxes()
+
+const LONG = {max_steps: 100_000, step_time_ms: 20, save_every: 0}
+
+describe('store identity', () => {
+  it('every run dir records its store and run; the trainer carries the store id', async () => {
+    const sb = sandbox()
+    const {run_id: id} = await sb.launch(LONG)
+    const storeId = (await sb.ok(['doctor'])).store_id
+    expect(storeId).toMatch(/^[0-9a-f-]{36}$/)
+    const marker = JSON.parse(readFileSync(join(sb.runDir(id), 'autolab-run.json'), 'utf8'))
+    expect(marker).toMatchObject({store_id: storeId, run_id: id, created_at: expect.any(String)})
+    await sb.waitForSteps(id, 1)
+    const trainers = processesWithEnvironMarker(sb.dir).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/environ`, 'utf8').includes(`AUTOLAB_STORE_ID=${storeId}\0`)
+      } catch {
+        return false
+      }
+    })
+    expect(trainers.length).toBeGreaterThan(0)
+  })
+
+  it('two stores sharing a root: a new run never takes an existing run dir; doctor reports the other store\'s dirs and trainers, and --fix stops them', async () => {
+    const sb = sandbox()
+    const other = join(sb.dir, 'other.db')
+    // Both stores exist before any run (a store is not created next to another store's runs).
+    expectOk(await sb.json(['runs']))
+    expectOk(await sb.json(['runs', '--store', other], {store: false}))
+    const theirs = expectOk(await sb.json(['launch', '--recipe', 'toy', '--set', 'max_steps=100000', '--set', 'step_time_ms=20', '--store', other], {store: false}))
+    expect(theirs.run_id).toBe('r1')
+    await sb.waitForSteps('r1', 2)
+    const before = readFileSync(join(sb.runDir('r1'), 'autolab-run.json'), 'utf8')
+
+    const ours = await sb.launch({...LONG, max_steps: 3})
+    expect(ours.run_id).toBe('r2')
+    expect(readFileSync(join(sb.runDir('r1'), 'autolab-run.json'), 'utf8')).toBe(before)
+    await sb.waitForExitCode('r2')
+
+    const report = await sb.ok(['doctor'])
+    expect(report.ok).toBe(false)
+    expect(report.dirs_of_other_stores).toEqual([expect.objectContaining({run_dir: sb.runDir('r1'), run_id: 'r1'})])
+    expect(report.dirs_of_other_stores[0].store_id).not.toBe(report.store_id)
+    expect(report.stray_processes).toEqual([expect.objectContaining({run_dir: sb.runDir('r1'), run_id: null, stopped: false, why: expect.stringContaining('another store')})])
+
+    const fixed = await sb.ok(['doctor', '--fix'])
+    expect(fixed.stray_processes).toEqual([expect.objectContaining({run_dir: sb.runDir('r1'), stopped: true})])
+    await waitFor(() => processesWithEnvironMarker(sb.dir).length === 0, {message: 'the other store\'s trainer to stop'})
+    const logged = (await sb.ok(['log', '--kind', 'stray_process_stopped'])).events
+    expect(logged).toHaveLength(1)
+    expect(logged[0].args).toMatchObject({run_dir: sb.runDir('r1'), pgid: fixed.stray_processes[0].pgid})
+    // The other store sees its run end (it was not killed through that store).
+    const r1 = expectOk(await sb.json(['show', 'r1', '--store', other], {store: false})).run
+    expect(['failed', 'lost']).toContain(r1.status)
+  })
+})
