@@ -1,6 +1,6 @@
 // A checkpoint path a trainer announces must stay inside its run directory, symlinks followed;
 // fork re-checks it before linking anything, and never changes the mode of a file outside.
-import {chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -71,5 +71,26 @@ describe('inspectCheckpointPath', () => {
     expect(statSync(join(target, 'weights.bin')).ino).toBe(statSync(join(runDir, 'checkpoints', 'step-5', 'weights.bin')).ino)
     expect(statSync(join(target, 'weights.bin')).mode & 0o222).toBe(0)
     expect(statSync(join(target, 'alias.bin')).ino).toBe(statSync(join(target, 'weights.bin')).ino)
+  })
+})
+
+describe('files autolab writes into a run dir', () => {
+  it('never write through a symlink a trainer planted at the temp name or the target', async () => {
+    const root = realpathSync(mkdtempSync(join(tmpdir(), 'autolab-write-')))
+    try {
+      const runDir = join(root, 'runs', 'r1')
+      mkdirSync(runDir, {recursive: true})
+      writeFileSync(join(root, 'victim'), 'untouched')
+      symlinkSync(join(root, 'victim'), join(runDir, `control.json.tmp-${process.pid}`))
+      const executor = new LocalExecutor('local', root)
+      await executor.writeFileAtomic(runDir, 'control.json', '{"version":2}')
+      symlinkSync(join(root, 'victim'), join(runDir, 'config.json'))
+      await executor.writeFileAtomic(runDir, 'config.json', '{}')
+      expect(readFileSync(join(root, 'victim'), 'utf8')).toBe('untouched')
+      expect(readFileSync(join(runDir, 'control.json'), 'utf8')).toBe('{"version":2}')
+      expect(lstatSync(join(runDir, 'config.json')).isSymbolicLink()).toBe(false)
+    } finally {
+      rmSync(root, {recursive: true, force: true})
+    }
   })
 })

@@ -178,9 +178,15 @@ export class LocalExecutor implements Executor {
   }
 }
 
+/**
+ * Temp file + rename. The run dir is shared with the trainer, which could have put a symlink at
+ * the temp name: it is removed (the link, not its target) and the file created exclusively, so
+ * the write never goes through a link; rename replaces a link at `path` rather than following it.
+ */
 function writeAtomic(path: string, content: string): void {
   const temp = `${path}.tmp-${process.pid}`
-  writeFileSync(temp, content)
+  rmSync(temp, {force: true})
+  writeFileSync(temp, content, {flag: 'wx'})
   renameSync(temp, path)
 }
 
