@@ -2,6 +2,7 @@
 // later change of the schema types cannot rewrite history. SQLite runs them without a
 // transaction; openStore wraps the whole batch in BEGIN IMMEDIATE so that two processes
 // opening a fresh store at once do not both migrate.
+import {randomUUID} from 'node:crypto'
 import {type Kysely, type Migration, sql} from 'kysely'
 
 export const MIGRATIONS: Record<string, Migration> = {
@@ -156,6 +157,18 @@ export const MIGRATIONS: Record<string, Migration> = {
         .addColumn('value', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
         .execute()
+    },
+  },
+  '0005_store_meta': {
+    async up(db: Kysely<any>) {
+      // The store's identity: a random id given once, when the store is created (or, for a store
+      // older than this migration, when it is migrated). Run directories record it, so a run dir
+      // can be told apart from one of another (or a lost) store.
+      await db.schema.createTable('store_meta')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute()
+      await db.insertInto('store_meta').values({key: 'store_id', value: randomUUID()}).execute()
     },
   },
 }
