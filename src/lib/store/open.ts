@@ -195,6 +195,9 @@ async function migrate(store: Store): Promise<void> {
       const {error, results} = await migrator.migrateToLatest()
       if (error) {
         const failed = results?.find((r) => r.status === 'Error')?.migrationName
+        // A full disk or a read-only file is not a broken migration: say which it is.
+        const diagnosed = diagnoseStoreError(error, store.dir)
+        if (diagnosed instanceof AutolabError) throw diagnosed
         throw new AutolabError('STORE_ERROR', `Migration ${failed ?? '(unknown)'} failed: ${(error as Error).message ?? error}`, {cause: error})
       }
       seedDefaults(store, new Date().toISOString())
