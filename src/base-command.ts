@@ -62,7 +62,9 @@ export abstract class AutolabCommand<R extends object> extends Command {
     try {
       const parsed = await this.parse(this.constructor as typeof AutolabCommand & typeof Command)
       ctx = await this.openContext(parsed.flags as Interfaces.InferredFlags<typeof baseFlags>)
-      if ((this.constructor as typeof AutolabCommand).syncFirst) await prepare(ctx)
+      // A read-only store still answers reads; the sync (a write) is skipped, and said so.
+      if (ctx.store.readOnlyReason !== null) ctx.warnings.push(`store is read-only (${ctx.store.readOnlyReason}): telemetry not synced, changes are refused`)
+      else if ((this.constructor as typeof AutolabCommand).syncFirst) await prepare(ctx)
       const result = await this.execute(ctx, parsed as Parsed<typeof Command>)
       const status = statusBar(ctx)
       if (result instanceof StreamedResult) {

@@ -8,7 +8,7 @@ import {parse as parseYaml} from 'yaml'
 import {DEFAULT_CONFIG as TOY_DEFAULT_CONFIG} from '../../examples/toy-rl/config.js'
 import {type JsonObject, isPlainObject} from './config-merge.js'
 import {AutolabError} from './output/errors.js'
-import {isSafeName, templateVariables} from './shell.js'
+import {isSafeName, templateQuotingProblem, templateVariables} from './shell.js'
 
 export interface ParamRange {
   min?: number
@@ -123,6 +123,9 @@ export function parseProject(text: string, file: string | null): Project {
     if (typeof r.command !== 'string' || r.command.trim() === '') bad(`${field}.command`, 'must be a non-empty string')
     const unknownVars = templateVariables(r.command as string).filter((v) => !(TEMPLATE_VARIABLES as readonly string[]).includes(v))
     if (unknownVars.length > 0) bad(`${field}.command`, `unknown placeholder {${unknownVars[0]}}; known: ${TEMPLATE_VARIABLES.map((v) => `{${v}}`).join(' ')}`)
+    // Each value is single-quoted at launch; quotes around a placeholder would undo that.
+    const quoting = templateQuotingProblem(r.command as string)
+    if (quoting) bad(`${field}.command`, quoting.message)
     let config: JsonObject = {}
     if (r.config !== undefined && r.config_file !== undefined) bad(`${field}.config`, 'give either config or config_file, not both')
     if (r.config !== undefined) {

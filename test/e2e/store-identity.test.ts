@@ -1,10 +1,10 @@
 // A store knows its runs and its runs know their store: every run dir records the store_id
 // (autolab-run.json) and every trainer carries it (AUTOLAB_STORE_ID); a run dir that exists is
 // never reused; doctor reports directories and trainer processes of another (or a lost) store.
-import {readFileSync} from 'node:fs'
+import {readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {expectOk, waitFor} from '../helpers/cli.js'
+import {expectError, expectOk, waitFor} from '../helpers/cli.js'
 import {processesWithEnvironMarker} from '../helpers/processes.js'
 import {useSandboxes} from '../helpers/sandbox.js'
 
@@ -62,5 +62,25 @@ describe('store identity', () => {
     // The other store sees its run end (it was not killed through that store).
     const r1 = expectOk(await sb.json(['show', 'r1', '--store', other], {store: false})).run
     expect(['failed', 'lost']).toContain(r1.status)
+  })
+
+  it('the whole store directory deleted while a run trains: STORE_LOST naming the live trainers, never an empty answer', async () => {
+    const sb = sandbox()
+    // A trainer that survives its run dir being deleted (the toy trainer dies at its next append).
+    writeFileSync(join(sb.dir, 'autolab.yaml'), 'recipes:\n  sleeper:\n    command: "exec sleep 120"\n')
+    expectOk(await sb.json(['launch', '--recipe', 'sleeper']))
+    await waitFor(() => processesWithEnvironMarker(sb.dir).some((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep')), {message: 'the sleeper'})
+    for (const name of ['autolab.db', 'autolab.db-wal', 'autolab.db-shm', 'runs']) rmSync(`${sb.dir}/${name}`, {recursive: true, force: true})
+    for (const args of [['runs'], ['status'], ['launch', '--recipe', 'toy']]) {
+      const error = expectError(await sb.json(args), 'STORE_LOST', 3)
+      expect(error.details.process_groups.length).toBe(1)
+      expect(error.suggested_action).toContain(`kill -TERM -- -${error.details.process_groups[0]}`)
+    }
+    const pgid = expectError(await sb.json(['runs']), 'STORE_LOST', 3).details.process_groups[0]
+    expect(await sb.runs().catch((e: Error) => e.message)).toContain('STORE_LOST')
+    process.kill(-pgid, 'SIGTERM')
+    await waitFor(() => processesWithEnvironMarker(sb.dir).length === 0, {message: 'the trainer to stop'})
+    // Nothing of the old store is left: a new one may start here.
+    expect(await sb.runs()).toEqual([])
   })
 })

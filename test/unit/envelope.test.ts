@@ -1,3 +1,7 @@
+import BetterSqlite3 from 'better-sqlite3'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {errorEnvelope, successEnvelope, toJson} from '../../src/lib/output/envelope.js'
 import {AutolabError, ERROR_CODES, EXIT, toAutolabError} from '../../src/lib/output/errors.js'
@@ -39,6 +43,37 @@ describe('output envelope', () => {
     expect(toAutolabError(Object.assign(new Error('database is locked'), {code: 'SQLITE_BUSY'})).code).toBe('STORE_BUSY')
     expect(toAutolabError(Object.assign(new Error('Nonexistent flag: --bogus\nSee more help with --help'), {oclif: {exit: 2}})).code).toBe('INVALID_ARGUMENT')
     expect(toAutolabError(new TypeError('x is undefined')).code).toBe('INTERNAL')
+  })
+
+  it('classifies the store\'s own faults from real errors: a full device is DISK_FULL, a read-only database STORE_READONLY', () => {
+    let enospc: unknown
+    try {
+      writeFileSync('/dev/full', 'x')
+    } catch (error) {
+      enospc = error
+    }
+    expect((enospc as {code?: string})?.code).toBe('ENOSPC')
+    const full = toAutolabError(enospc)
+    expect(full).toMatchObject({code: 'DISK_FULL', retryable: true})
+    expect(full.exitCode).toBe(5)
+
+    const dir = mkdtempSync(join(tmpdir(), 'autolab-errors-'))
+    try {
+      new BetterSqlite3(join(dir, 'x.db')).exec('CREATE TABLE t (x)')
+      const readOnly = new BetterSqlite3(join(dir, 'x.db'), {readonly: true})
+      let refused: unknown
+      try {
+        readOnly.exec('INSERT INTO t VALUES (1)')
+      } catch (error) {
+        refused = error
+      }
+      readOnly.close()
+      expect((refused as {code?: string})?.code).toMatch(/^SQLITE_READONLY/)
+      expect(toAutolabError(refused)).toMatchObject({code: 'STORE_READONLY', retryable: false})
+      expect(toAutolabError(refused).exitCode).toBe(4)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 
   it('never turns NaN or Infinity into null silently', () => {

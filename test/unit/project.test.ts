@@ -37,6 +37,25 @@ describe('project file', () => {
     expect(error.message).toContain(field)
   })
 
+  it.each([
+    [String.raw`echo "{project_dir}" >> note.txt; exit 0`, '{project_dir}'],
+    [String.raw`cat '{run_dir}/x'`, '{run_dir}'],
+    [String.raw`train "--out={run_dir}" --config {config}`, '{run_dir}'],
+    [String.raw`train --config '{config}'`, '{config}'],
+  ])('a quoted placeholder in %j is INVALID_CONFIG naming the recipe and %s', (command, placeholder) => {
+    const error = parseError(`recipes:\n  quoted:\n    command: ${JSON.stringify(command)}\n`)
+    expect(error.code).toBe('INVALID_CONFIG')
+    expect(error.details.field).toBe('recipes.quoted.command')
+    expect(error.message).toContain('recipes.quoted.command')
+    expect(error.message).toContain(placeholder)
+    expect(error.message).toContain('autolab quotes it for you; remove the quotes')
+  })
+
+  it('unquoted placeholders and escaped quotes (\\" outside quotes is not a quote) are accepted', () => {
+    const project = parseProject(`recipes:\n  ok:\n    command: ${JSON.stringify(String.raw`echo \"{project_dir}\" > {run_dir}/note.txt; {node} {examples}/x.js --out={run_dir}/o`)}\n`, '/p/autolab.yaml')
+    expect(project.recipes.ok.command).toContain('{run_dir}')
+  })
+
   it('reports invalid YAML as INVALID_CONFIG', () => {
     expect(parseError('recipes: {toy: [').code).toBe('INVALID_CONFIG')
   })

@@ -1,5 +1,6 @@
+import BetterSqlite3 from 'better-sqlite3'
 import {spawn} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -48,6 +49,90 @@ describe('store', () => {
     })).toThrow('boom')
     expect((store.sqlite.prepare('SELECT count(*) AS n FROM configs').get() as {n: number}).n).toBe(0)
     store.close()
+  })
+
+  it('has a random store_id from its creation, the same on every open; another store has another', async () => {
+    const store = await openStore(join(dir, 'id.db'))
+    const id = store.id
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    store.close()
+    const again = await openStore(join(dir, 'id.db'))
+    expect(again.id).toBe(id)
+    again.close()
+    const other = await openStore(join(dir, 'other.db'))
+    expect(other.id).not.toBe(id)
+    other.close()
+  })
+
+  it('a store from before store_id gets one when it is migrated, keeping its data', async () => {
+    const path = join(dir, 'old.db')
+    const old = await openStore(path)
+    old.write(() => old.sqlite.prepare("INSERT INTO configs VALUES ('c', '{}', 'now')").run())
+    // Back to the schema of migrations 0001-0004.
+    old.sqlite.exec("DROP TABLE store_meta; DELETE FROM kysely_migration WHERE name = '0005_store_meta'")
+    old.close()
+    const migrated = await openStore(path)
+    expect(migrated.id).toMatch(/^[0-9a-f-]{36}$/)
+    expect((migrated.sqlite.prepare('SELECT count(*) AS n FROM configs').get() as {n: number}).n).toBe(1)
+    migrated.close()
+  })
+
+  it('a -shm/-wal left read-only by a read-only open gets the file\'s mode back once the file is writable', async () => {
+    const path = join(dir, 'modes.db')
+    ;(await openStore(path)).close()
+    chmodSync(path, 0o444)
+    // What a read-only session leaves behind: sidecars created with the read-only file's mode.
+    const reader = new BetterSqlite3(path, {readonly: true})
+    reader.prepare('SELECT count(*) FROM campaigns').get()
+    reader.close()
+    expect([statSync(`${path}-shm`).mode & 0o777, statSync(`${path}-wal`).mode & 0o777]).toEqual([0o444, 0o444])
+    chmodSync(path, 0o640)
+    const store = await openStore(path)
+    for (const suffix of ['-shm', '-wal']) expect(statSync(`${path}${suffix}`).mode & 0o777, suffix).toBe(0o640)
+    store.write(() => store.sqlite.prepare("INSERT INTO configs VALUES ('c', '{}', 'now')").run())
+    store.close()
+  })
+
+  describe('a lost store: missing or empty, with run directories beside it', () => {
+    const withRunDirs = async () => {
+      const path = join(dir, 'autolab.db')
+      const store = await openStore(path)
+      store.close()
+      mkdirSync(join(dir, 'runs', 'r1'), {recursive: true})
+      mkdirSync(join(dir, 'runs', 'r2'))
+      writeFileSync(join(dir, 'runs', 'r1', 'config.json'), '{}')
+      return path
+    }
+
+    it('an emptied (truncated) store file is STORE_LOST naming the path, the run dirs and what to do; the file stays empty', async () => {
+      const path = await withRunDirs()
+      truncateSync(path, 0)
+      const error = await openStore(path).then(() => undefined, (e) => e)
+      expect(error).toMatchObject({code: 'STORE_LOST', details: {store: path, runs_dir: join(dir, 'runs'), run_dirs: 2}})
+      expect(error.message).toContain(path)
+      expect(error.message).toContain('2 run directories')
+      expect(error.suggestedAction).toMatch(/backup/)
+      expect(error.suggestedAction).toMatch(/aside/)
+      expect(error.exitCode).toBe(3)
+      expect(statSync(path).size).toBe(0)
+    })
+
+    it('a deleted store file is STORE_LOST and no file is created', async () => {
+      const path = await withRunDirs()
+      unlinkSync(path)
+      await expect(openStore(path)).rejects.toMatchObject({code: 'STORE_LOST'})
+      expect(readdirSync(dir).sort()).toEqual(['runs'])
+    })
+
+    it('an empty runs/ directory, or runs/ moved aside, lets a new store be created', async () => {
+      const path = await withRunDirs()
+      unlinkSync(path)
+      rmSync(join(dir, 'runs'), {recursive: true})
+      mkdirSync(join(dir, 'runs'))
+      const store = await openStore(path)
+      expect(existsSync(path)).toBe(true)
+      store.close()
+    })
   })
 
   it('refuses a store under /proc or /sys with STORE_ERROR (instead of spinning in mkdir)', async () => {

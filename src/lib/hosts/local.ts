@@ -4,6 +4,7 @@ import {dirname, join, relative, resolve} from 'node:path'
 import {AutolabError} from '../output/errors.js'
 import {safeName} from '../shell.js'
 import {type CheckpointCheck, type Executor, type GroupSignal, LAUNCH_WRAPPER, type LaunchSpec, PROBE_MAX_BYTES, RUN_DIR_MARKER, type RunDirMarker, type RunProbe, type RunProbeRequest, TELEMETRY_FILES, type TrainerProcess} from './executor.js'
+import {trainerProcessesUnder} from './trainer-processes.js'
 
 const STDERR_TAIL_BYTES = 4096
 
@@ -251,33 +252,6 @@ function readSmallFile(path: string, maxBytes = 65_536): string | null {
   } catch {
     return null
   }
-}
-
-/** Processes whose environment names a run dir under `runsDir` (AUTOLAB_RUN_DIR), with their group and store. */
-export function trainerProcessesUnder(runsDir: string): TrainerProcess[] {
-  const found: TrainerProcess[] = []
-  let entries: string[]
-  try {
-    entries = readdirSync('/proc')
-  } catch {
-    return found
-  }
-  const prefix = `${runsDir}/`
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0')
-      const runDir = environ.find((v) => v.startsWith('AUTOLAB_RUN_DIR='))?.slice('AUTOLAB_RUN_DIR='.length)
-      if (!runDir?.startsWith(prefix)) continue
-      const storeId = environ.find((v) => v.startsWith('AUTOLAB_STORE_ID='))?.slice('AUTOLAB_STORE_ID='.length) ?? null
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2])
-      found.push({pid: Number(entry), pgid, run_dir: runDir, store_id: storeId})
-    } catch {
-      // ended while we looked, or not ours to read
-    }
-  }
-  return found
 }
 
 /**

@@ -80,6 +80,15 @@ export function toAutolabError(error: unknown): AutolabError {
   if (err?.code === 'SQLITE_BUSY' || err?.code === 'SQLITE_LOCKED') {
     return new AutolabError('STORE_BUSY', `The store is busy: ${err.message}`, {cause: error})
   }
+  // SQLITE_FULL is SQLite's ENOSPC; ENOSPC itself comes from files autolab writes (export, runs).
+  if (err?.code === 'SQLITE_FULL' || err?.code === 'ENOSPC') {
+    return new AutolabError('DISK_FULL', `The disk is full: ${err.message}`, {cause: error})
+  }
+  // Any SQLITE_READONLY_* (a store file, its -wal/-shm or its directory not writable) that got
+  // past the store's own read-only check.
+  if (err?.code?.startsWith('SQLITE_READONLY')) {
+    return new AutolabError('STORE_READONLY', `The store is read-only: ${err.message}`, {cause: error})
+  }
   // oclif's parser errors (unknown flag, missing arg, bad integer, ...) are input errors.
   if (err?.oclif !== undefined || /^(Unexpected argument|Nonexistent flag|Missing required|Expected|Parsing --|.*must be)/.test(err?.message ?? '')) {
     const message = String(err?.message ?? error).split('\nSee more help')[0].trim()

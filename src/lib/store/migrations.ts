@@ -159,13 +159,16 @@ export const MIGRATIONS: Record<string, Migration> = {
         .execute()
     },
   },
-  '0005_store_id': {
+  '0005_store_meta': {
     async up(db: Kysely<any>) {
-      // A random identity, written once: every run dir records it (autolab-run.json) and every
-      // trainer carries it (AUTOLAB_STORE_ID), so a lost and recreated store is told apart
-      // from the one that owns a directory or a process.
-      await db.insertInto('settings').values({key: 'store_id', value: randomUUID(), updated_at: new Date().toISOString()})
-        .onConflict((oc) => oc.column('key').doNothing()).execute()
+      // The store's identity: a random id given once, when the store is created (or, for a store
+      // older than this migration, when it is migrated). Run directories record it, so a run dir
+      // can be told apart from one of another (or a lost) store; trainers carry it as AUTOLAB_STORE_ID.
+      await db.schema.createTable('store_meta')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute()
+      await db.insertInto('store_meta').values({key: 'store_id', value: randomUUID()}).execute()
     },
   },
 }

@@ -4,13 +4,15 @@
 // kysely's own SQLite transactions start with a deferred BEGIN, which turns into SQLITE_BUSY
 // when two processes upgrade their read locks at once.
 import BetterSqlite3 from 'better-sqlite3'
-import {mkdirSync} from 'node:fs'
+import {mkdirSync, statSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {
   type CompiledQuery, type Compilable, DummyDriver, Kysely, Migrator, SqliteAdapter,
   SqliteDialect, SqliteIntrospector, SqliteQueryCompiler,
 } from 'kysely'
-import {AutolabError} from '../output/errors.js'
+import {AutolabError, toAutolabError} from '../output/errors.js'
+import {alignSidecarModes, diagnoseStoreError, openReadOnly, whyReadOnly} from './access.js'
+import {refuseLostStore} from './lost.js'
 import {MIGRATIONS} from './migrations.js'
 import type {Database} from './schema.js'
 import {seedDefaults} from './seed.js'
@@ -21,8 +23,13 @@ export class Store {
   /** Builds queries only; run them with all/first/run so they execute synchronously. */
   readonly db: Kysely<Database>
   private readonly statements = new Map<string, BetterSqlite3.Statement>()
+  private cachedId?: string
 
-  constructor(readonly path: string, readonly sqlite: BetterSqlite3.Database) {
+  /**
+   * @param readOnlyReason why this process cannot write the store (it was opened read-only), or
+   * null when it can: reads work either way, writes are refused with STORE_READONLY.
+   */
+  constructor(readonly path: string, readonly sqlite: BetterSqlite3.Database, readonly readOnlyReason: string | null = null) {
     this.db = new Kysely<Database>({
       dialect: {
         createAdapter: () => new SqliteAdapter(),
@@ -33,18 +40,19 @@ export class Store {
     })
   }
 
-  private storeId: string | undefined
-
-  /** The store's random identity (migration 0005), recorded in every run dir and trainer environment. */
-  get id(): string {
-    this.storeId ??= (this.sqlite.prepare(`SELECT value FROM settings WHERE key = 'store_id'`).get() as {value: string} | undefined)?.value
-    if (!this.storeId) throw new AutolabError('STORE_ERROR', `The store at ${this.path} has no store_id: it was not migrated.`)
-    return this.storeId
-  }
-
   /** The directory holding the store file; the local host's work root defaults to it. */
   get dir(): string {
     return dirname(this.path)
+  }
+
+  /** The store's random identity, given when it was created (migration 0005_store_meta). */
+  get id(): string {
+    if (this.cachedId === undefined) {
+      const row = this.first<{value: string}>(this.db.selectFrom('store_meta').select('value').where('key', '=', 'store_id'))
+      if (!row) throw new AutolabError('STORE_ERROR', `The store ${this.path} has no store_id.`)
+      this.cachedId = row.value
+    }
+    return this.cachedId
   }
 
   prepare(sqlText: string): BetterSqlite3.Statement {
@@ -58,27 +66,39 @@ export class Store {
 
   all<R>(query: Compilable<R> | CompiledQuery<R>): R[] {
     const compiled = 'compile' in query ? query.compile() : query
-    return this.prepare(compiled.sql).all(...(compiled.parameters as unknown[])) as R[]
+    return this.diagnosed(() => this.prepare(compiled.sql).all(...(compiled.parameters as unknown[])) as R[])
   }
 
   first<R>(query: Compilable<R> | CompiledQuery<R>): R | undefined {
     const compiled = 'compile' in query ? query.compile() : query
-    return this.prepare(compiled.sql).get(...(compiled.parameters as unknown[])) as R | undefined
+    return this.diagnosed(() => this.prepare(compiled.sql).get(...(compiled.parameters as unknown[])) as R | undefined)
   }
 
   run(query: Compilable<unknown> | CompiledQuery<unknown>): BetterSqlite3.RunResult {
     const compiled = 'compile' in query ? query.compile() : query
-    return this.prepare(compiled.sql).run(...(compiled.parameters as unknown[]))
+    return this.diagnosed(() => this.prepare(compiled.sql).run(...(compiled.parameters as unknown[])))
   }
 
   /**
    * A write transaction: BEGIN IMMEDIATE takes the write lock up front, so concurrent writers
    * queue on the busy timeout instead of failing with SQLITE_BUSY half way. Nested calls join
-   * the outer transaction.
+   * the outer transaction. On a read-only store nothing is attempted: STORE_READONLY.
    */
   write<T>(fn: () => T): T {
+    if (this.readOnlyReason !== null) {
+      throw new AutolabError('STORE_READONLY', `The store is read-only: ${this.readOnlyReason}. Nothing was changed.`, {details: {store: this.path}})
+    }
     if (this.sqlite.inTransaction) return fn()
-    return this.sqlite.transaction(fn).immediate()
+    return this.diagnosed(() => this.sqlite.transaction(fn).immediate())
+  }
+
+  /** The store's own faults (a full disk, a file turned read-only) get their codes here. */
+  private diagnosed<T>(fn: () => T): T {
+    try {
+      return fn()
+    } catch (error) {
+      throw diagnoseStoreError(error, this.dir)
+    }
   }
 
   close(): void {
@@ -95,25 +115,62 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
   const file = resolve(path)
   // Kernel pseudo-filesystems cannot hold a database (and Node's recursive mkdir spins on /proc).
   if (/^\/(proc|sys)(\/|$)/.test(file)) throw new AutolabError('STORE_ERROR', `Cannot put the store under ${file.split('/')[1] === 'proc' ? '/proc' : '/sys'}: ${file}`)
+  const size = fileSize(file)
+  // A missing or empty file means a store is about to be created: not on top of another's runs.
+  if (!size && !options.mustExist) refuseLostStore(file)
+  // First repair -wal/-shm left read-only by an earlier read-only open (only if the file itself
+  // is writable: a read-only store keeps its sidecars as they are), then decide.
+  if (size) alignSidecarModes(file)
+  const readOnlyReason = size ? whyReadOnly(file) : null
   let sqlite: BetterSqlite3.Database
   try {
-    if (!options.mustExist) mkdirSync(dirname(file), {recursive: true})
-    sqlite = new BetterSqlite3(file, {timeout: BUSY_TIMEOUT_MS, fileMustExist: options.mustExist === true})
+    if (readOnlyReason !== null) {
+      sqlite = openReadOnly(file, BUSY_TIMEOUT_MS)
+    } else {
+      if (!options.mustExist) mkdirSync(dirname(file), {recursive: true})
+      sqlite = new BetterSqlite3(file, {timeout: BUSY_TIMEOUT_MS, fileMustExist: options.mustExist === true})
+    }
   } catch (error) {
-    throw new AutolabError('STORE_ERROR', `Cannot open the store at ${file}: ${(error as Error).message}`, {cause: error})
+    if (error instanceof AutolabError) throw error
+    throw storeError(`Cannot open the store at ${file}`, error, dirname(file))
   }
   try {
+    const store = new Store(file, sqlite, readOnlyReason)
+    if (readOnlyReason !== null) {
+      if (migrationsApplied(sqlite) < Object.keys(MIGRATIONS).length) {
+        throw new AutolabError('STORE_READONLY', `The store ${file} needs upgrading to this version of autolab, but it is read-only: ${readOnlyReason}.`, {details: {store: file}})
+      }
+      sqlite.pragma('foreign_keys = ON')
+      return store
+    }
     withBusyRetry(() => sqlite.pragma('journal_mode = WAL'))
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('foreign_keys = ON')
-    const store = new Store(file, sqlite)
     await migrate(store)
+    // SQLite gives new -wal/-shm files the database's mode already; this repairs older ones.
+    alignSidecarModes(file)
     return store
   } catch (error) {
     sqlite.close()
     if (error instanceof AutolabError) throw error
-    throw new AutolabError('STORE_ERROR', `Cannot prepare the store at ${file}: ${(error as Error).message}`, {cause: error})
+    throw storeError(`Cannot prepare the store at ${file}`, error, dirname(file))
   }
+}
+
+/** Size of the store file, or 0 when there is none. */
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size
+  } catch {
+    return 0
+  }
+}
+
+/** A full disk or a read-only file keeps its own code; anything else is STORE_ERROR. */
+function storeError(what: string, error: unknown, dir: string): AutolabError {
+  const diagnosed = toAutolabError(diagnoseStoreError(error, dir))
+  if (diagnosed.code !== 'INTERNAL' && diagnosed.code !== 'INVALID_ARGUMENT') return new AutolabError(diagnosed.code, `${what}: ${diagnosed.message}`, {suggestedAction: diagnosed.suggestedAction, details: diagnosed.details, cause: error})
+  return new AutolabError('STORE_ERROR', `${what}: ${(error as Error).message}`, {cause: error})
 }
 
 function migrationsApplied(sqlite: BetterSqlite3.Database): number {
@@ -138,6 +195,9 @@ async function migrate(store: Store): Promise<void> {
       const {error, results} = await migrator.migrateToLatest()
       if (error) {
         const failed = results?.find((r) => r.status === 'Error')?.migrationName
+        // A full disk or a read-only file is not a broken migration: say which it is.
+        const diagnosed = diagnoseStoreError(error, store.dir)
+        if (diagnosed instanceof AutolabError) throw diagnosed
         throw new AutolabError('STORE_ERROR', `Migration ${failed ?? '(unknown)'} failed: ${(error as Error).message ?? error}`, {cause: error})
       }
       seedDefaults(store, new Date().toISOString())

@@ -169,6 +169,12 @@ export interface SettingsTable {
   updated_at: string
 }
 
+/** Facts about the store itself: `store_id` (random, set when the store is created). */
+export interface StoreMetaTable {
+  key: string
+  value: string
+}
+
 export interface Database {
   campaigns: CampaignsTable
   hosts: HostsTable
@@ -183,6 +189,7 @@ export interface Database {
   operations: OperationsTable
   ingest_offsets: IngestOffsetsTable
   settings: SettingsTable
+  store_meta: StoreMetaTable
 }
 
 export type CampaignRow = Selectable<CampaignsTable>
