@@ -58,8 +58,11 @@ export async function waitForEvents(ctx: Ctx, options: WaitOptions): Promise<Wai
   const deadline = Date.now() + options.timeoutSeconds * 1000
   const pollMs = options.pollMs ?? 100
   for (;;) {
-    await syncRuns(ctx, {hostKinds: ['local']})
-    recordBudgetCrossings(store, ctx.now())
+    // A read-only store still wakes on what others write into it; it just cannot sync itself.
+    if (store.readOnlyReason === null) {
+      await syncRuns(ctx, {hostKinds: ['local']})
+      recordBudgetCrossings(store, ctx.now())
+    }
     const events = matchingEvents(ctx, cursor, eventKinds, runIds)
     if (events.length > 0) {
       return {woken_by: kindOf(events[0].kind), events, cursor: events.at(-1)!.event_id}

@@ -74,6 +74,7 @@ describe.skipIf(readOnlySkip !== null)(`a read-only store${readOnlySkip ? ` (ski
     expect(expectOk(await asUser(sb, ['show', run.run_id])).run.run_id).toBe(run.run_id)
     expect(expectOk(await asUser(sb, ['export'])).format).toBe('autolab-export/1')
     const events = expectOk(await asUser(sb, ['log'])).events.length
+    expect(expectOk(await asUser(sb, ['wait', '--for', 'exit', '--timeout', '0'])).woken_by, 'wait works on a read-only store').toBe('timer')
 
     for (const args of [['campaign', 'create', 'other'], ['note', 'hello'], ['launch', '--recipe', 'toy'], ['sync']]) {
       const error = expectError(await asUser(sb, args), 'STORE_READONLY', EXIT.conflict)
