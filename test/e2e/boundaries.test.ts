@@ -71,13 +71,19 @@ describe('telemetry a trainer gets wrong', () => {
   })
 })
 
+/** A directory beside the runs holding a file that must not change: `weights.bin`, mode 0644. */
+function preciousDirOutside(sb: Sandbox): string {
+  const outside = join(sb.dir, 'outside')
+  mkdirSync(outside)
+  writeFileSync(join(outside, 'weights.bin'), 'precious')
+  chmodSync(join(outside, 'weights.bin'), 0o644)
+  return outside
+}
+
 describe('checkpoint paths', () => {
   it('a checkpoint announced outside the run dir is rejected; nothing outside is linked or changes mode', async () => {
     const sb = sandbox()
-    const outside = join(sb.dir, 'outside')
-    mkdirSync(outside)
-    writeFileSync(join(outside, 'weights.bin'), 'precious')
-    chmodSync(join(outside, 'weights.bin'), 0o644)
+    const outside = preciousDirOutside(sb)
     const {run_id: id} = await sb.launch(LONG)
     await sb.waitForSteps(id, 2)
     const dir = sb.runDir(id)
@@ -105,10 +111,7 @@ describe('checkpoint paths', () => {
 
   it('fork refuses a stored checkpoint row that points outside its run (a store from before the check)', async () => {
     const sb = sandbox()
-    const outside = join(sb.dir, 'outside')
-    mkdirSync(outside)
-    writeFileSync(join(outside, 'weights.bin'), 'precious')
-    chmodSync(join(outside, 'weights.bin'), 0o644)
+    const outside = preciousDirOutside(sb)
     const {run_id: id} = await sb.launch({...LONG, max_steps: 5})
     await sb.waitForExitCode(id)
     await sb.ok(['sync'])
