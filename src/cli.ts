@@ -1,4 +1,7 @@
 // The command registry (oclif explicit discovery) and the entry point, bundled into dist/cli.js.
+// Imported from its own module: @oclif/core's index loads everything, at ~30 ms per start.
+import {execute as executeOclif} from '@oclif/core/execute'
+import {hoistGlobalFlags, incompleteCommand} from './argv.js'
 import Cadence from './commands/cadence.js'
 import CampaignCreate from './commands/campaign/create.js'
 import CampaignFinalize from './commands/campaign/finalize.js'
@@ -32,6 +35,7 @@ import Tick from './commands/tick.js'
 import Tree from './commands/tree.js'
 import Trend from './commands/trend.js'
 import Wait from './commands/wait.js'
+import {noteArgv, reportUnknownCommand} from './not-found.js'
 
 export const COMMANDS = {
   cadence: Cadence,
@@ -70,5 +74,17 @@ export const COMMANDS = {
 }
 
 export {commandNotFound} from './not-found.js'
-// Imported from its own module: @oclif/core's index loads everything, at ~30 ms per start.
-export {execute} from '@oclif/core/execute'
+
+/**
+ * The entry point bin/run.js calls: oclif's execute, on argv with the global flags moved
+ * behind the command words (so they work anywhere), and with the JSON envelope instead of
+ * help text for `--json` without a complete command.
+ */
+export async function execute(options: Parameters<typeof executeOclif>[0]): Promise<unknown> {
+  const args = hoistGlobalFlags(options.args ?? process.argv.slice(2))
+  noteArgv(args)
+  const commandIds = Object.keys(COMMANDS)
+  const incomplete = incompleteCommand(args, commandIds)
+  if (incomplete !== undefined) return reportUnknownCommand(incomplete, commandIds, true)
+  return executeOclif({...options, args})
+}

@@ -4,15 +4,49 @@ import {errorEnvelope, toJson} from './lib/output/envelope.js'
 import {AutolabError} from './lib/output/errors.js'
 import {emptyStatusBar} from './lib/status.js'
 
+/**
+ * The argv the CLI was given (set by cli.ts's execute; process.argv by default). oclif hands the
+ * hook argv minus as many words as the unknown id has parts, counting colons inside the words
+ * too, so `--json` may be missing from it.
+ */
+let given: readonly string[] = process.argv
+
+export function noteArgv(argv: readonly string[]): void {
+  given = argv
+}
+
 export async function commandNotFound(options: {id: string; argv?: string[]; config: {commandIDs: string[]}}): Promise<void> {
-  const known = options.config.commandIDs
-  const near = known.filter((c) => editDistance(c, options.id) <= 2)
-  const error = new AutolabError('UNKNOWN_COMMAND', `No command "${options.id}".${near.length ? ` Did you mean ${near.join(' or ')}?` : ''}`, {
-    details: {command: options.id, commands: known},
-  })
-  if (options.argv?.includes('--json') || process.argv.includes('--json')) process.stdout.write(`${toJson(errorEnvelope(error, emptyStatusBar()))}\n`)
+  const json = Boolean(options.argv?.includes('--json') || given.includes('--json'))
+  reportUnknownCommand(options.id, options.config.commandIDs, json)
+}
+
+/**
+ * The UNKNOWN_COMMAND answer, for oclif's hook and for what oclif would answer with help text
+ * under --json (no command, or a topic alone: see incompleteCommand in argv.ts).
+ */
+export function reportUnknownCommand(id: string, known: readonly string[], json: boolean): void {
+  const error = unknownCommandError(id, known)
+  if (json) process.stdout.write(`${toJson(errorEnvelope(error, emptyStatusBar()))}\n`)
   else process.stderr.write(`Error [${error.code}]: ${error.message}\n  → ${error.suggestedAction}\n`)
   process.exitCode = error.exitCode
+}
+
+function unknownCommandError(id: string, known: readonly string[]): AutolabError {
+  const details = {command: id, commands: known}
+  // oclif takes the first word as the command id, even when it is a flag.
+  if (id === '' || id.startsWith('-')) {
+    return new AutolabError('UNKNOWN_COMMAND', `No command given${id ? ` before ${id}` : ''}: autolab <command> [args] [flags].`, {details})
+  }
+  const inTopic = known.filter((c) => c.startsWith(`${id}:`))
+  if (inTopic.length > 0) {
+    const names = inTopic.map((c) => c.replaceAll(':', ' '))
+    return new AutolabError('UNKNOWN_COMMAND', `"${id}" is a topic; give one of its commands: ${names.join(', ')}.`, {
+      details: {...details, commands: inTopic},
+      suggestedAction: `Run \`autolab ${id} --help\` for its commands.`,
+    })
+  }
+  const near = known.filter((c) => editDistance(c, id) <= 2)
+  return new AutolabError('UNKNOWN_COMMAND', `No command "${id.replaceAll(':', ' ')}".${near.length ? ` Did you mean ${near.map((c) => c.replaceAll(':', ' ')).join(' or ')}?` : ''}`, {details})
 }
 
 function editDistance(a: string, b: string): number {

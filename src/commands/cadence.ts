@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {AutolabCommand, type Parsed} from '../base-command.js'
-import {runArg} from '../command-args.js'
+import {integerFlag, runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {type CadenceResult, setCadence} from '../lib/runs/modify.js'
 
@@ -10,8 +10,8 @@ export default class Cadence extends AutolabCommand<CadenceResult> {
   static examples = ['<%= config.bin %> cadence r3 --observe 50 --sample 200 --json']
   static args = {run: runArg({required: true})}
   static flags = {
-    observe: Flags.integer({description: 'Observation every N steps.'}),
-    sample: Flags.integer({description: 'Capture a sample every M steps.'}),
+    observe: integerFlag({description: 'Observation every N steps.'}),
+    sample: integerFlag({description: 'Capture a sample every M steps.'}),
     reason: Flags.string({description: 'Why: recorded in the decision log.'}),
   }
 

@@ -1,6 +1,7 @@
 import * as Args from '@oclif/core/args'
 import * as Flags from '@oclif/core/flags'
 import {AutolabCommand, type Parsed} from '../base-command.js'
+import {integerFlag} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {AutolabError} from '../lib/output/errors.js'
 import {lineChart} from '../lib/output/render.js'
@@ -13,8 +14,8 @@ export default class Compare extends AutolabCommand<CompareResult> {
   static args = {runs: Args.string({description: 'Two or more runs (ids or names).', required: true})}
   static flags = {
     metric: Flags.string({description: 'The metric.', required: true}),
-    from: Flags.integer({description: 'First step.'}),
-    to: Flags.integer({description: 'Last step.'}),
+    from: integerFlag({description: 'First step.'}),
+    to: integerFlag({description: 'Last step.'}),
   }
 
   async execute(ctx: Ctx, {argv, flags}: Parsed<typeof Compare> & {argv: string[]}): Promise<CompareResult> {

@@ -5,6 +5,7 @@ import {mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {AutolabCommand, type baseFlags, type Parsed} from '../base-command.js'
+import {integerFlag} from '../command-args.js'
 import {type Ctx, openContext} from '../lib/context.js'
 import {type DemoResult, type DemoRunProgress, runDemo} from '../lib/demo.js'
 import {colourStatus, lineChart} from '../lib/output/render.js'
@@ -15,8 +16,8 @@ export default class Demo extends AutolabCommand<DemoResult> {
   static description = 'Uses a fresh temporary store unless --store is given, and the built-in toy recipe. Takes about 30 seconds; Ctrl-C stops both runs.'
   static examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --steps 100 --step-time-ms 10 --json']
   static flags = {
-    steps: Flags.integer({description: 'Training steps per run.', default: 300, min: 10}),
-    'step-time-ms': Flags.integer({description: 'Extra time per step, to look like a real trainer.', default: 80, min: 0}),
+    steps: integerFlag({description: 'Training steps per run.', default: 300, min: 10}),
+    'step-time-ms': integerFlag({description: 'Extra time per step, to look like a real trainer.', default: 80, min: 0}),
     'low-lr': Flags.string({description: 'The deliberately low learning rate.', default: '0.00001'}),
     'good-lr': Flags.string({description: 'The good learning rate.', default: '0.05'}),
   }

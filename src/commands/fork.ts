@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import chalk from 'chalk'
 import {AutolabCommand, mutationFlags, type Parsed} from '../base-command.js'
-import {runArg} from '../command-args.js'
+import {integerFlag, runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {type ForkResult, forkRun} from '../lib/runs/fork.js'
 
@@ -15,7 +15,7 @@ export default class Fork extends AutolabCommand<ForkResult> {
   ]
   static args = {run: runArg({required: true})}
   static flags = {
-    step: Flags.integer({description: 'Fork from the checkpoint at this step.', min: 0}),
+    step: integerFlag({description: 'Fork from the checkpoint at this step.', min: 0}),
     nearest: Flags.boolean({description: 'With --step: take the latest checkpoint at or before it.', dependsOn: ['step']}),
     set: Flags.string({description: 'Override a config key: key=value, dotted keys for nesting (repeatable).', multiple: true}),
     patch: Flags.string({description: 'JSON or YAML file deep-merged into the parent config.'}),
@@ -23,7 +23,7 @@ export default class Fork extends AutolabCommand<ForkResult> {
     host: Flags.string({description: 'Host for the child. [default: the parent\'s]'}),
     'pause-parent': Flags.boolean({description: 'Pause the parent once the child runs.'}),
     copy: Flags.boolean({description: 'Copy the checkpoint instead of hard-linking it.'}),
-    timeout: Flags.integer({description: 'Seconds to wait for a running parent\'s fresh checkpoint.', default: 60, min: 1}),
+    timeout: integerFlag({description: 'Seconds to wait for a running parent\'s fresh checkpoint.', default: 60, min: 1}),
     ...mutationFlags,
   }
 

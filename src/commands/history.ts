@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {AutolabCommand, type Parsed} from '../base-command.js'
-import {runArg} from '../command-args.js'
+import {integerFlag, runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {AutolabError} from '../lib/output/errors.js'
 import {lineChart, table} from '../lib/output/render.js'
@@ -22,9 +22,9 @@ export default class History extends AutolabCommand<HistoryResult> {
   static args = {run: runArg({required: true})}
   static flags = {
     metric: Flags.string({description: 'Metric to include (repeatable; default all).', multiple: true}),
-    from: Flags.integer({description: 'First step (inclusive).'}),
-    to: Flags.integer({description: 'Last step (inclusive).'}),
-    last: Flags.integer({description: 'Only the last N steps.', min: 1}),
+    from: integerFlag({description: 'First step (inclusive).'}),
+    to: integerFlag({description: 'Last step (inclusive).'}),
+    last: integerFlag({description: 'Only the last N steps.', min: 1}),
     'with-ancestors': Flags.boolean({description: 'Prefix a forked run\'s history with its ancestors\' up to each fork step (each point then names its run_id).'}),
   }
 

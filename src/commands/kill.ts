@@ -1,6 +1,5 @@
-import * as Flags from '@oclif/core/flags'
 import {AutolabCommand, mutationFlags, type Parsed} from '../base-command.js'
-import {runArg} from '../command-args.js'
+import {integerFlag, runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {colourStatus} from '../lib/output/render.js'
 import {type KillResult, killRun} from '../lib/runs/kill.js'
@@ -11,7 +10,7 @@ export default class Kill extends AutolabCommand<KillResult> {
   static examples = ['<%= config.bin %> kill r3 --reason "child is ahead"', '<%= config.bin %> kill r3 --grace 2 --json']
   static args = {run: runArg({required: true})}
   static flags = {
-    grace: Flags.integer({description: 'Seconds to wait for a graceful exit before escalating.', default: 10, min: 0}),
+    grace: integerFlag({description: 'Seconds to wait for a graceful exit before escalating.', default: 10, min: 0}),
     ...mutationFlags,
   }
 

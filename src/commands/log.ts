@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import chalk from 'chalk'
 import {AutolabCommand, type Parsed} from '../base-command.js'
+import {integerFlag} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {type EventView, latestEventId, listEvents} from '../lib/events.js'
 import {toJson} from '../lib/output/envelope.js'
@@ -16,10 +17,10 @@ export default class Log extends AutolabCommand<LogResult> {
   static summary = 'The decision log: every action with actor, reason, arguments and result, and system events; newest last.'
   static examples = ['<%= config.bin %> log', '<%= config.bin %> log --run r3 --json', '<%= config.bin %> log --since 120 --kind anomaly --json']
   static flags = {
-    since: Flags.integer({description: 'Only events after this cursor (an event_id).', min: 0}),
+    since: integerFlag({description: 'Only events after this cursor (an event_id).', min: 0}),
     run: Flags.string({description: 'Only events of this run.'}),
     kind: Flags.string({description: 'Only events of this kind (repeatable): launch, kill, run_exited, anomaly, checkpoint, modify_ack, rollback, …', multiple: true}),
-    limit: Flags.integer({description: 'At most this many (the newest).', default: 100, min: 1}),
+    limit: integerFlag({description: 'At most this many (the newest).', default: 100, min: 1}),
   }
 
   async execute(ctx: Ctx, {flags}: Parsed<typeof Log>): Promise<LogResult> {

@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {AutolabCommand, type Parsed} from '../base-command.js'
-import {statusFlag} from '../command-args.js'
+import {integerFlag, statusFlag} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {colourStatus, table} from '../lib/output/render.js'
 import {listRuns} from '../lib/runs/list.js'
@@ -17,7 +17,7 @@ export default class Runs extends AutolabCommand<RunsResult> {
     status: statusFlag,
     recipe: Flags.string({description: 'Only runs of this recipe.'}),
     campaign: Flags.string({description: 'Only runs of this campaign.'}),
-    limit: Flags.integer({description: 'Only the newest N runs.', min: 1}),
+    limit: integerFlag({description: 'Only the newest N runs.', min: 1}),
   }
 
   async execute(ctx: Ctx, {flags}: Parsed<typeof Runs>): Promise<RunsResult> {

@@ -1,7 +1,6 @@
-import * as Flags from '@oclif/core/flags'
 import chalk from 'chalk'
 import {AutolabCommand, type Parsed} from '../base-command.js'
-import {runArg} from '../command-args.js'
+import {integerFlag, runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {type SampleView, samples} from '../lib/telemetry/analysis.js'
 
@@ -10,8 +9,8 @@ export default class Samples extends AutolabCommand<{run_id: string; samples: Sa
   static examples = ['<%= config.bin %> samples r3 -n 5 --json', '<%= config.bin %> samples r3 --step 200 --json']
   static args = {run: runArg({required: true})}
   static flags = {
-    step: Flags.integer({description: 'Only samples of this step.'}),
-    n: Flags.integer({char: 'n', description: 'The latest N samples.', default: 10, min: 1}),
+    step: integerFlag({description: 'Only samples of this step.'}),
+    n: integerFlag({char: 'n', description: 'The latest N samples.', default: 10, min: 1}),
   }
 
   async execute(ctx: Ctx, {args, flags}: Parsed<typeof Samples>): Promise<{run_id: string; samples: SampleView[]}> {

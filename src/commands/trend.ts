@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {AutolabCommand, type Parsed} from '../base-command.js'
-import {runArg} from '../command-args.js'
+import {integerFlag, runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {AutolabError} from '../lib/output/errors.js'
 import {formatValue} from '../lib/output/render.js'
@@ -13,7 +13,7 @@ export default class Trend extends AutolabCommand<TrendResult> {
   static args = {run: runArg({required: true})}
   static flags = {
     metric: Flags.string({description: 'The metric.', required: true}),
-    window: Flags.integer({description: 'Number of latest observations.', min: 2}),
+    window: integerFlag({description: 'Number of latest observations.', min: 2}),
     steps: Flags.string({description: 'A:B — raw points of steps A to B (inclusive) instead.', exclusive: ['window']}),
   }
 

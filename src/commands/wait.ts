@@ -1,6 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import chalk from 'chalk'
 import {AutolabCommand, type Parsed} from '../base-command.js'
+import {integerFlag} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {AutolabError} from '../lib/output/errors.js'
 import {WAKE_KINDS, type WaitResult, type WakeKind, waitForEvents} from '../lib/wait.js'
@@ -17,10 +18,10 @@ export default class Wait extends AutolabCommand<WaitResult> {
   static syncFirst = false
   static flags = {
     for: Flags.string({description: `Kinds to wake on, comma-separated or repeated: ${Object.keys(WAKE_KINDS).join(', ')}.`, multiple: true, default: ['anomaly', 'exit', 'message']}),
-    timeout: Flags.integer({description: 'Seconds to wait at most.', default: 600, min: 0}),
-    since: Flags.integer({description: 'Cursor (an event_id) from a previous wait or log: events after it count.', min: 0}),
+    timeout: integerFlag({description: 'Seconds to wait at most.', default: 600, min: 0}),
+    since: integerFlag({description: 'Cursor (an event_id) from a previous wait or log: events after it count.', min: 0}),
     run: Flags.string({description: 'Only events of this run (repeatable); messages and budget events still wake.', multiple: true}),
-    step: Flags.integer({description: 'With --for step: the step to wait for.', min: 0}),
+    step: integerFlag({description: 'With --for step: the step to wait for.', min: 0}),
   }
 
   async execute(ctx: Ctx, {flags}: Parsed<typeof Wait>): Promise<WaitResult> {

@@ -1,12 +1,13 @@
 // The project file (autolab.yaml): recipes (how to run a trainer) and host declarations.
 // Found at --project / AUTOLAB_PROJECT, else ./autolab.yaml; without one, the embedded default
 // (the toy recipe) applies, so `autolab demo` works on a fresh clone.
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
 import {DEFAULT_CONFIG as TOY_DEFAULT_CONFIG} from '../../examples/toy-rl/config.js'
-import {type JsonObject, isPlainObject} from './config-merge.js'
+import {type JsonObject, checkConfigValue, isPlainObject, tooDeepError} from './config-merge.js'
+import {readInputFile} from './input-file.js'
 import {AutolabError} from './output/errors.js'
 import {isSafeName, templateQuotingProblem, templateVariables} from './shell.js'
 
@@ -96,7 +97,7 @@ export function loadProject(path?: string): Project {
     if (explicit) throw new AutolabError('FILE_NOT_FOUND', `Project file ${file} does not exist.`, {suggestedAction: 'Run `autolab init` to write one, or fix --project.'})
     return parseProject(exampleProjectYaml(), null)
   }
-  return parseProject(readFileSync(file, 'utf8'), file)
+  return parseProject(readInputFile(file, 'Project file'), file)
 }
 
 export function parseProject(text: string, file: string | null): Project {
@@ -196,15 +197,19 @@ export function getRecipe(project: Project, name: string): Recipe {
   return recipe
 }
 
-/** Read a JSON or YAML file holding one object (for --config and config_file). */
+/** Read a JSON or YAML file holding one object (for --config, --patch and config_file), within the bounds of any config value from outside. */
 export function readConfigFile(path: string): JsonObject {
   if (!existsSync(path)) throw new AutolabError('FILE_NOT_FOUND', `Config file ${path} does not exist.`, {details: {file: path}})
+  const text = readInputFile(path, 'Config file')
   let value: unknown
   try {
-    value = parseYaml(readFileSync(path, 'utf8')) // YAML is a superset of JSON
+    value = parseYaml(text) // YAML is a superset of JSON
   } catch (error) {
+    // The YAML parser recurses: a deep enough nesting overflows its stack, caught here.
+    if (/Maximum call stack/.test((error as Error).message)) throw tooDeepError(`Config file ${path}`)
     throw new AutolabError('INVALID_CONFIG', `${path}: not valid JSON/YAML: ${(error as Error).message}`, {details: {file: path}})
   }
   if (!isPlainObject(value)) throw new AutolabError('INVALID_CONFIG', `${path}: must hold one object (a mapping).`, {details: {file: path}})
+  checkConfigValue(value, `Config file ${path}`)
   return value
 }

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {applySets, canonicalJson, deepMerge, flatten, parseSet, parseSetValue, sha256} from '../../src/lib/config-merge.js'
+import {applySets, canonicalJson, CONFIG_VALUE_LIMITS, checkConfigValue, deepMerge, flatten, parseSet, parseSetValue, sha256} from '../../src/lib/config-merge.js'
 
 describe('config merge', () => {
   it('deep-merges: an override never replaces a whole block', () => {
@@ -40,5 +40,63 @@ describe('config merge', () => {
 
   it('flattens to dotted keys', () => {
     expect(flatten({a: {b: 1, c: {d: [1]}}, e: 'x'})).toEqual({'a.b': 1, 'a.c.d': [1], e: 'x'})
+  })
+
+  describe('--set bounds (values from outside)', () => {
+    const errorOf = (fn: () => unknown) => {
+      try {
+        fn()
+      } catch (error) {
+        return error as {code: string; message: string; details?: Record<string, unknown>}
+      }
+      throw new Error('expected an error')
+    }
+    const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`
+
+    it('5,000 nested brackets are INVALID_VALUE naming the key, not a stack overflow', () => {
+      const error = errorOf(() => applySets({}, [`x=${nested(5000)}`]))
+      expect(error).toMatchObject({code: 'INVALID_VALUE', details: {max_depth: CONFIG_VALUE_LIMITS.maxDepth}})
+      expect(error.message).toContain('--set x')
+      expect(error.message).toContain('nested too deeply')
+    })
+
+    it('nesting is counted from the top of the config: dotted key parts are levels too', () => {
+      const max = CONFIG_VALUE_LIMITS.maxDepth
+      expect(parseSet(`x=${nested(max - 1)}`).patch.x).toBeInstanceOf(Array)
+      expect(errorOf(() => parseSet(`x=${nested(max + 1)}`)).code).toBe('INVALID_VALUE')
+      expect(errorOf(() => parseSet(`${'a.'.repeat(max - 1)}a=${nested(2)}`)).code).toBe('INVALID_VALUE')
+      expect(errorOf(() => parseSet(`${'a.'.repeat(max)}a=1`)).code).toBe('INVALID_VALUE')
+      expect(parseSet(`${'a.'.repeat(max - 2)}a=1`).value).toBe(1)
+    })
+
+    it('an assignment over the size bound is INVALID_VALUE before it is parsed', () => {
+      const error = errorOf(() => parseSet(`x="${'y'.repeat(CONFIG_VALUE_LIMITS.maxBytes)}"`))
+      expect(error).toMatchObject({code: 'INVALID_VALUE', details: {max_bytes: CONFIG_VALUE_LIMITS.maxBytes}})
+      expect(error.message.length).toBeLessThan(300)
+    })
+
+    it('1e400 is not stored as null: a non-finite number is INVALID_VALUE', () => {
+      expect(errorOf(() => parseSet('lr=1e400'))).toMatchObject({code: 'INVALID_VALUE', message: expect.stringContaining('--set lr')})
+      expect(errorOf(() => parseSet('x={"a":[1,-1e400]}')).message).toContain('a[1]')
+    })
+
+    it.each(['__proto__.x=1', 'constructor.prototype.x=1', 'a.prototype=1', 'a.constructor=1', '__proto__=1'])('%s is INVALID_ARGUMENT naming the key', (assignment) => {
+      const error = errorOf(() => applySets({}, [assignment]))
+      expect(error.code).toBe('INVALID_ARGUMENT')
+      expect(error.message).toContain(assignment.split('=')[0])
+      expect(({} as Record<string, unknown>).x).toBeUndefined()
+    })
+
+    it('__proto__, constructor and prototype inside a JSON value are INVALID_ARGUMENT with their path', () => {
+      const error = errorOf(() => applySets({}, ['opt={"a":{"__proto__":{"polluted":1}}}']))
+      expect(error).toMatchObject({code: 'INVALID_ARGUMENT', details: {key: 'a.__proto__'}})
+      expect(errorOf(() => parseSet('x=[{"constructor":{"prototype":1}}]')).details).toMatchObject({key: '[0].constructor'})
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    })
+
+    it('ordinary values pass: keys that merely contain the words, strings that spell them', () => {
+      expect(applySets({}, ['my_constructor=1', 'proto=__proto__', 'x={"prototypes":[1]}'])).toEqual({my_constructor: 1, proto: '__proto__', x: {prototypes: [1]}})
+      expect(() => checkConfigValue({a: [{b: 'constructor'}]}, 'test')).not.toThrow()
+    })
   })
 })

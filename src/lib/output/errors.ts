@@ -75,7 +75,11 @@ export class AutolabError extends Error {
 
 /** Turn anything thrown into an AutolabError, keeping the original as the cause. */
 export function toAutolabError(error: unknown): AutolabError {
-  if (error instanceof AutolabError) return error
+  if (error instanceof AutolabError) {
+    // oclif wraps the message of an error thrown by a flag's parser (integerFlag's included).
+    error.message = withoutParserDecoration(error.message)
+    return error
+  }
   const err = error as {code?: string; message?: string; oclif?: unknown; name?: string}
   if (err?.code === 'SQLITE_BUSY' || err?.code === 'SQLITE_LOCKED') {
     return new AutolabError('STORE_BUSY', `The store is busy: ${err.message}`, {cause: error})
@@ -91,8 +95,20 @@ export function toAutolabError(error: unknown): AutolabError {
   }
   // oclif's parser errors (unknown flag, missing arg, bad integer, ...) are input errors.
   if (err?.oclif !== undefined || /^(Unexpected argument|Nonexistent flag|Missing required|Expected|Parsing --|.*must be)/.test(err?.message ?? '')) {
-    const message = String(err?.message ?? error).split('\nSee more help')[0].trim()
+    const message = withoutParserDecoration(String(err?.message ?? error))
     return new AutolabError('INVALID_ARGUMENT', message, {cause: error})
   }
   return new AutolabError('INTERNAL', err?.message ? String(err.message) : String(error), {cause: error})
+}
+
+/**
+ * oclif's flag parser turns "m" into "Parsing --flag \n\tm\nSee more help with --help": keep
+ * "m", prefixed with the flag when it does not name it.
+ */
+function withoutParserDecoration(message: string): string {
+  const text = message.split('\nSee more help')[0]
+  const wrapped = /^Parsing (--\S+) *\n\t([\s\S]*)$/.exec(text)
+  if (!wrapped) return text.trim()
+  const [, flag, inner] = wrapped
+  return inner.includes(flag) ? inner.trim() : `${flag}: ${inner.trim()}`
 }
