@@ -62,7 +62,8 @@ export function checkOutputPath(requested: string, check: OutputCheck): OutputTa
   try {
     stats = lstatSync(path)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'ENOENT') refuse(`cannot be used (${code === 'ENAMETOOLONG' ? 'the name is too long' : code ?? (error as Error).message})`, `Give another file path to ${flag}.`)
   }
   if (stats) {
     if (stats.isSymbolicLink()) refuse('is a symbolic link; autolab never writes through one', 'Give the path of the file itself (or remove the link).')

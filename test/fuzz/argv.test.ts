@@ -257,28 +257,10 @@ function violations(r: CliResult): string[] {
   return problems
 }
 
-/**
- * Defects found here in code another change owns: listed in the test output, not failed, so
- * this file guards everything else meanwhile. Remove an entry once its fix is in.
- */
-const KNOWN_ELSEWHERE: {what: string; matches: (r: CliResult) => boolean}[] = [
-  {
-    what: 'init --project naming a directory (".", "" or "..") or a too long name is INTERNAL EISDIR/ENAMETOOLONG (src/commands/init.ts)',
-    matches: (r) => r.args.includes('init') && r.json?.error?.code === 'INTERNAL' && /^E(ISDIR|NAMETOOLONG)\b/.test(r.json.error.message),
-  },
-  {
-    what: 'export --output naming a directory, a file in a missing directory, or a too long name is INTERNAL (src/lib/export.ts)',
-    matches: (r) => r.args.includes('export') && r.args.some((a) => a === '--output' || a.startsWith('--output=')) && r.json?.error?.code === 'INTERNAL',
-  },
-]
-
-/** Sort one answer: contract kept, broken (a failure), or broken in a way KNOWN_ELSEWHERE lists. */
-function check(r: CliResult, failures: string[], knownElsewhere: string[]): void {
+/** One answer: any broken part of the contract is a failure. */
+function check(r: CliResult, failures: string[]): void {
   const problems = violations(r)
-  if (problems.length === 0) return
-  const known = KNOWN_ELSEWHERE.find((k) => k.matches(r))
-  if (known) knownElsewhere.push(`${known.what}: ${describeCase(r, problems)}`)
-  else failures.push(describeCase(r, problems))
+  if (problems.length > 0) failures.push(describeCase(r, problems))
 }
 
 function describeCase(r: CliResult, problems: string[]): string {
@@ -360,7 +342,6 @@ describe('argv fuzz', () => {
     const values = plausible(fixtures)
     const rand = prng(SEED)
     const failures: string[] = []
-    const knownElsewhere: string[] = []
     const seen = {commands: new Map<string, number>(), codes: new Map<string, number>()}
     const started = performance.now()
     for (let b = 0; b * BATCH < CASES; b++) {
@@ -370,7 +351,7 @@ describe('argv fuzz', () => {
         const {id, argv} = generate(rand, manifest.commands, values, store)
         seen.commands.set(id, (seen.commands.get(id) ?? 0) + 1)
         const r = await runInProcess(argv)
-        check(r, failures, knownElsewhere)
+        check(r, failures)
         const code = r.json?.ok ? 'ok' : String(r.json?.error?.code)
         seen.codes.set(code, (seen.codes.get(code) ?? 0) + 1)
         // Runs the cases start are killed before they pile up (two processes a run: wrapper and
@@ -383,7 +364,6 @@ describe('argv fuzz', () => {
     const seconds = (performance.now() - started) / 1000
     // Visible in the test output: how much was tried and what came back.
     console.info(`argv fuzz: ${CASES} cases in ${seconds.toFixed(1)} s; answers: ${JSON.stringify(Object.fromEntries([...seen.codes].sort()))}`)
-    if (knownElsewhere.length > 0) console.info(`known defects owned elsewhere (${knownElsewhere.length}):\n${knownElsewhere.join('\n')}`)
     expect(failures, `${failures.length} of ${CASES} cases broke the contract:\n${failures.slice(0, 30).join('\n')}`).toEqual([])
     // The generator reached the whole CLI, successes and many kinds of errors.
     expect(seen.codes.get('ok') ?? 0).toBeGreaterThan(100)
@@ -403,19 +383,17 @@ describe('argv fuzz', () => {
     const rand = prng(SEED + 1)
     const [dir, store] = batchDir('spawned')
     // Real processes have a limit on one argument (128 KiB on Linux): keep within it.
-    const knownElsewhere: string[] = []
     const cases = Array.from({length: SPAWNED}, () => generate(rand, manifest.commands, values, store).argv.map((a) => (a.length > 100_000 ? a.slice(0, 100_000) : a)))
     const failures: string[] = []
     for (let i = 0; i < cases.length; i += 3) {
       const results = await Promise.all(cases.slice(i, i + 3).map((args) => runCli(args, {cwd: dir, env: {AUTOLAB_E2E_SANDBOX: root}, timeoutMs: 30_000})))
       for (const r of results) {
         if (process.env.FUZZ_VERBOSE) console.info(`${r.durationMs.toFixed(0)} ms ${r.exitCode} ${JSON.stringify(r.args).slice(0, 200)}`)
-        check(r, failures, knownElsewhere)
+        check(r, failures)
       }
     }
     await killRuns(store)
     killLeftovers(dir)
-    if (knownElsewhere.length > 0) console.info(`known defects owned elsewhere (${knownElsewhere.length}):\n${knownElsewhere.join('\n')}`)
     expect(failures, failures.join('\n')).toEqual([])
   }, 120_000)
 })

@@ -84,6 +84,10 @@ describe('checkOutputPath', () => {
     expect(refusal('/dev/null')).toMatchObject({code: 'INVALID_ARGUMENT', message: expect.stringMatching(/device/)})
   })
 
+  it('a name too long for the filesystem is INVALID_ARGUMENT, not an internal error', () => {
+    expect(refusal(join(dir, 'x'.repeat(300)))).toMatchObject({code: 'INVALID_ARGUMENT', message: expect.stringContaining('too long')})
+  })
+
   it('a missing parent is FILE_NOT_FOUND naming the parent; a file as parent is INVALID_ARGUMENT', () => {
     const error = refusal(join(dir, 'no', 'such', 'x.json'))
     expect(error.code).toBe('FILE_NOT_FOUND')
