@@ -24,6 +24,11 @@ import {recordEvent} from '../dist/src/lib/events.js'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15)
 const scratch = mkdtempSync(join(tmpdir(), 'autolab-bench-'))
+/** Each store in its own directory: its runs live beside it, and a store is never created beside another's runs. */
+const storeIn = (name) => {
+  mkdirSync(join(scratch, name), {recursive: true})
+  return join(scratch, name, 'autolab.db')
+}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const ms = (x) => `${x.toFixed(1)} ms`
 
@@ -56,7 +61,7 @@ async function generateStore(path, runs, points) {
 }
 
 async function startup() {
-  const storePath = join(scratch, 'startup.db')
+  const storePath = storeIn('startup')
   const t = Date.now()
   await generateStore(storePath, 1000, 1_000_000)
   console.log(`generated a store of 1,000 runs and 1,000,000 points in ${((Date.now() - t) / 1000).toFixed(1)} s`)
@@ -86,7 +91,7 @@ async function ingest() {
   const data = Buffer.from(`${lines.join('\n')}\n`)
   const total = steps * keys.length
 
-  const store = await openStore(join(scratch, 'ingest.db'))
+  const store = await openStore(storeIn('ingest'))
   const run = {run_id: 'r1', run_dir: scratch, observation_cadence: 10, trend_window: 20}
   let t = process.hrtime.bigint()
   const rejections = new Rejections()
@@ -96,7 +101,7 @@ async function ingest() {
   if (result.points !== total) throw new Error(`ingested ${result.points} of ${total}`)
 
   // Baseline: the same rows written by a bare prepared INSERT, nothing parsed or computed.
-  const bare = await openStore(join(scratch, 'bare.db'))
+  const bare = await openStore(storeIn('bare'))
   const insert = bare.sqlite.prepare('INSERT INTO metric_steps (run_id, step, time, record) VALUES (?, ?, ?, ?)')
   const rows = lines.map((l, i) => [i + 1, 1.7e9 + i + 1, l])
   t = process.hrtime.bigint()
@@ -113,7 +118,7 @@ async function ingest() {
 }
 
 async function fork() {
-  const ctx = await openContext({store: join(scratch, 'fork.db'), log: () => {}})
+  const ctx = await openContext({store: storeIn('fork'), log: () => {}})
   // A trainer that just holds its GPU: the child's process start is part of the fork, not its work.
   const project = parseProject('recipes:\n  hold:\n    command: "exec sleep 600"\n', null)
   ctx.project = () => project
@@ -164,7 +169,7 @@ async function fork() {
 }
 
 async function wake() {
-  const path = join(scratch, 'wake.db')
+  const path = storeIn('wake')
   const store = await openStore(path)
   const latencies = []
   for (let round = 0; round < 7; round++) {
