@@ -134,4 +134,31 @@ describe('fork, pause, resume, modify', () => {
     const range = await runCommand(Modify, [run.run_id, '--set', 'temperature=0', '--store', store])
     expect(range.json.error).toMatchObject({code: 'PARAM_OUT_OF_RANGE', details: {param: 'temperature', min: 0.01}})
   })
+
+  it('a fork is exact: its base is the config in effect at the fork step, not the parent\'s latest', async () => {
+    const parent = await cmd(Launch, '--recipe', 'toy', '--set', 'learning_rate=0.01', '--set', 'save_every=10', '--set', 'step_time_ms=15', '--set', 'max_steps=100000')
+    await waitFor(async () => (await show(parent.run_id)).checkpoints.some((c: {step: number}) => c.step === 10), 'the step-10 checkpoint')
+    const acked = await cmd(Modify, parent.run_id, '--set', 'learning_rate=0.2', '--wait', '--timeout', '30', '--reason', 'faster')
+    expect(acked.effective_step).toBeGreaterThan(10)
+    // A checkpoint saved after the change took effect.
+    const later = await waitFor(async () => (await show(parent.run_id)).checkpoints.find((c: {step: number}) => c.step >= acked.effective_step), 'a checkpoint after the modify')
+    await cmd(Pause, parent.run_id)
+
+    const before = await cmd(Fork, parent.run_id, '--step', '10', '--reason', 'before the modify')
+    expect(before).toMatchObject({fork_step: 10, base_config_version: 1})
+    expect(before.config.learning_rate).toBe(0.01)
+    const after = await cmd(Fork, parent.run_id, '--step', String(later.step), '--reason', 'after the modify')
+    expect(after).toMatchObject({fork_step: later.step, base_config_version: 2})
+    expect(after.config.learning_rate).toBe(0.2)
+    // The children train with the rate the parent had at those steps.
+    const lrAt = async (run: string, step: number) => {
+      await waitFor(async () => (await show(run)).step >= step, `${run} at step ${step}`)
+      return (await history(run, 'learning_rate')).find((p) => p.step === step)?.learning_rate
+    }
+    expect(await lrAt(before.run_id, 12)).toBe(0.01)
+    expect(await lrAt(after.run_id, later.step + 2)).toBe(0.2)
+    // The overrides of a fork apply over that exact base.
+    const tuned = await cmd(Fork, parent.run_id, '--step', '10', '--set', 'beta=0.02')
+    expect(tuned).toMatchObject({base_config_version: 1, config: expect.objectContaining({learning_rate: 0.01, beta: 0.02})})
+  })
 })

@@ -19,7 +19,7 @@ import {updateControl} from './control.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, stepDone} from './journal.js'
 import {type PauseResult, pauseRun} from './pause.js'
 import {syncUntil} from './process-control.js'
-import {getConfigBody, getRun, resolveRun} from './queries.js'
+import {configInEffectAt, getConfigBody, getRun, resolveRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
 import {createRunDir, insertRun, recipeOfRun, startRunProcess} from './start.js'
 import {transition} from './state-machine.js'
@@ -44,6 +44,8 @@ export interface ForkResult {
   run_id: string
   parent_run_id: string
   fork_step: number
+  /** The parent's config version the child's config is based on: the one in effect at fork_step + 1. */
+  base_config_version: number
   config_id: string
   config: JsonObject
   /** The child's own copy of the checkpoint (what AUTOLAB_RESUME_FROM points at). */
@@ -71,8 +73,9 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
   }
   const patch = options.patchFile ? readConfigFile(options.patchFile) : {}
   const config = applySets(deepMerge(getConfigBody(store, parent.config_id), patch), options.sets ?? [])
+  // The request, not the config it resolves to: the parent's config may change between retries.
   const hash = argsHash('fork', {
-    parent: parent.run_id, step: options.step ?? null, nearest: options.nearest ?? false, config, name: options.name ?? null,
+    parent: parent.run_id, step: options.step ?? null, nearest: options.nearest ?? false, sets: options.sets ?? [], patch, name: options.name ?? null,
     host: hostId, pause_parent: options.pauseParent ?? false, copy: options.copy ?? false,
   })
   // A retry must not ask the parent for another checkpoint: look the key up first.
@@ -80,6 +83,12 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
   if (early) return {...early.result, replayed: true}
 
   const source = await chooseCheckpoint(ctx, parent, options)
+  // The child continues from the checkpoint, so its base is the config the parent trained the
+  // next step with — the version in effect at fork step + 1 — not the parent's latest (a modify
+  // acknowledged after the fork step must not leak into the child). `config` above, from the
+  // latest version, served to check the overrides before anything started.
+  const base = configInEffectAt(store, parent.run_id, source.step + 1)
+  const childConfig = applySets(deepMerge(base.config, patch), options.sets ?? [])
   const recipe = recipeOfRun(parent)
   const executor = ctx.executor(hostId)
   const existingRunDirs = await executor.listRunDirs()
@@ -90,7 +99,7 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
     if (replay) return replay
     const campaign = campaignForMutation(store, parent.campaign_id, {startsCompute: true, now})
     const {runId} = insertRun(store, {
-      recipe, projectDir: recipe.projectDir, config, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id,
+      recipe, projectDir: recipe.projectDir, config: childConfig, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id,
       name: options.name, parentRunId: parent.run_id, forkStep: source.step, existingRunDirs,
     }, now)
     const op = beginOperation(store, {kind: 'fork', key: options.idempotencyKey, hash, runId, now})
@@ -111,14 +120,14 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
     store.write(() => store.run(store.db.insertInto('checkpoints').values({run_id: runId, step: source.step, path: checkpoint, bytes: materialized.bytes, created_at: ctx.now().toISOString()})))
     stepDone(store, op, 'materialize', now)
 
-    const pid = await startRunProcess(ctx, runId, {config, resumeFrom: checkpoint})
+    const pid = await startRunProcess(ctx, runId, {config: childConfig, resumeFrom: checkpoint})
     stepDone(store, op, 'spawn', now)
 
     result = store.write(() => {
       transition(store, runId, 'starting', 'running', {started_at: ctx.now().toISOString()})
       const row = getRun(store, runId)
       const forked: ForkResult = {
-        run_id: runId, parent_run_id: parent.run_id, fork_step: source.step, config_id: row.config_id, config, checkpoint,
+        run_id: runId, parent_run_id: parent.run_id, fork_step: source.step, base_config_version: base.version, config_id: row.config_id, config: childConfig, checkpoint,
         source_checkpoint: source.path, materialized: materialized.method, checkpoint_bytes: materialized.bytes,
         status: row.status, pid, host: hostId, parent_status: getRun(store, parent.run_id).status, replayed: false,
       }
@@ -126,7 +135,7 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
       recordEvent(store, {
         kind: 'fork', time: ctx.now(), actor: ctx.actor, runId, reason: options.reason ?? null,
         args: {parent_run_id: parent.run_id, step: options.step ?? null, nearest: options.nearest ?? false, sets: options.sets ?? [], patch_file: options.patchFile ?? null, name: options.name ?? null, copy: options.copy ?? false},
-        result: {run_id: runId, fork_step: source.step, config_id: row.config_id, materialized: materialized.method, pid},
+        result: {run_id: runId, fork_step: source.step, base_config_version: base.version, config_id: row.config_id, materialized: materialized.method, pid},
       })
       return forked
     })

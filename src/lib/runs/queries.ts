@@ -76,3 +76,16 @@ export function getConfigBody(store: Store, configId: string): Record<string, un
   if (!row) throw new AutolabError('INTERNAL', `Config ${configId} is missing from the store.`)
   return JSON.parse(row.body) as Record<string, unknown>
 }
+
+/**
+ * The run's config version in effect at `step`: the newest acknowledged version whose
+ * effective_step is at or before it (version 1 is in effect from the run's first step).
+ * Versions not yet acknowledged were never trained with.
+ */
+export function configInEffectAt(store: Store, runId: string, step: number): {version: number; config_id: string; config: Record<string, unknown>} {
+  const row = store.first(store.db.selectFrom('run_configs').select(['version', 'config_id']).where('run_id', '=', runId)
+    .where('effective_step', 'is not', null).where('effective_step', '<=', step).orderBy('effective_step', 'desc').orderBy('version', 'desc').limit(1))
+    ?? store.first(store.db.selectFrom('run_configs').select(['version', 'config_id']).where('run_id', '=', runId).where('version', '=', 1))
+  if (!row) throw new AutolabError('INTERNAL', `Run ${runId} has no config version.`)
+  return {...row, config: getConfigBody(store, row.config_id)}
+}
