@@ -7,7 +7,7 @@ import {type ForkResult, forkRun} from '../lib/runs/fork.js'
 
 export default class Fork extends AutolabCommand<ForkResult> {
   static summary = 'Start a new run from another run\'s checkpoint, with changed config, in one atomic step.'
-  static description = `--step N forks from the checkpoint at exactly step N (--nearest: the latest at or before N). Without --step, a stopped run forks from its latest checkpoint and a running one is asked to save one after its next step (bounded by --timeout). Overrides are deep-merged into the parent's current config. The checkpoint is hard-linked into the child's run directory (constant time whatever its size; --copy forces a copy) and made read-only. Any failure leaves no trace.`
+  static description = `--step N forks from the checkpoint at exactly step N (--nearest: the latest at or before N). Without --step, a stopped run forks from its latest checkpoint and a running one is asked to save one after its next step (bounded by --timeout). Overrides are deep-merged into the parent's config in effect at the fork step (base_config_version). The checkpoint is hard-linked into the child's run directory (constant time whatever its size; --copy forces a copy) and made read-only. Any failure leaves no trace.`
   static examples = [
     '<%= config.bin %> fork r3 --step 4000 --set optimizer.lr=2e-6 --reason "plateau at 1e-7" --json',
     '<%= config.bin %> fork r3 --set learning_rate=0.05 --pause-parent --json',
@@ -21,6 +21,7 @@ export default class Fork extends AutolabCommand<ForkResult> {
     patch: Flags.string({description: 'JSON or YAML file deep-merged into the parent config.'}),
     name: Flags.string({description: 'A name for the child run.'}),
     host: Flags.string({description: 'Host for the child. [default: the parent\'s]'}),
+    campaign: Flags.string({description: 'Campaign for the child (e.g. an open one, to continue from a finalized campaign\'s run). [default: the parent\'s]'}),
     'pause-parent': Flags.boolean({description: 'Pause the parent once the child runs.'}),
     copy: Flags.boolean({description: 'Copy the checkpoint instead of hard-linking it.'}),
     timeout: integerFlag({description: 'Seconds to wait for a running parent\'s fresh checkpoint.', default: 60, min: 1}),
@@ -30,7 +31,7 @@ export default class Fork extends AutolabCommand<ForkResult> {
   async execute(ctx: Ctx, {args, flags}: Parsed<typeof Fork>): Promise<ForkResult> {
     return forkRun(ctx, {
       run: args.run, step: flags.step, nearest: flags.nearest, sets: flags.set ?? [], patchFile: flags.patch, name: flags.name, host: flags.host,
-      pauseParent: flags['pause-parent'], copy: flags.copy, timeoutSeconds: flags.timeout, reason: flags.reason, idempotencyKey: flags['idempotency-key'],
+      pauseParent: flags['pause-parent'], copy: flags.copy, campaign: flags.campaign, timeoutSeconds: flags.timeout, reason: flags.reason, idempotencyKey: flags['idempotency-key'],
     })
   }
 

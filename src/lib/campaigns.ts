@@ -71,10 +71,14 @@ export function budgetOf(store: Store, campaign: CampaignRow, now: Date): Budget
  * The campaign a mutation acts in. Finalized campaigns refuse mutations; operations that start
  * compute (launch, fork, resume) are refused once the budget or the deadline is spent.
  */
-export function campaignForMutation(store: Store, name: string | undefined, options: {startsCompute: boolean; now: Date}): CampaignRow {
+export function campaignForMutation(store: Store, name: string | undefined, options: {startsCompute: boolean; now: Date; forkOf?: string}): CampaignRow {
   const campaign = getCampaign(store, name)
   if (campaign.status === 'finalized') {
-    throw new AutolabError('CAMPAIGN_FINALIZED', `Campaign ${campaign.name} is finalized.`, {details: {campaign: campaign.name, winner_run_id: campaign.winner_run_id}})
+    throw new AutolabError('CAMPAIGN_FINALIZED', `Campaign ${campaign.name} is finalized.`, {
+      details: {campaign: campaign.name, winner_run_id: campaign.winner_run_id},
+      // A finalized campaign's runs are not a dead end: fork them into an open campaign.
+      ...(options.forkOf ? {suggestedAction: `Fork into an open campaign: autolab fork ${options.forkOf} --campaign <name> (see \`autolab campaign list\`).`} : {}),
+    })
   }
   if (options.startsCompute) {
     const budget = budgetOf(store, campaign, options.now)

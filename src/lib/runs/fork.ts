@@ -21,7 +21,7 @@ import {type PauseResult, pauseRun} from './pause.js'
 import {syncUntil} from './process-control.js'
 import {configInEffectAt, getConfigBody, getRun, resolveRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
-import {createRunDir, insertRun, recipeOfRun, startRunProcess} from './start.js'
+import {createRunDir, insertRun, liveTwin, recipeOfRun, startRunProcess, twinWarning} from './start.js'
 import {transition} from './state-machine.js'
 
 export interface ForkOptions {
@@ -36,6 +36,8 @@ export interface ForkOptions {
   copy?: boolean
   reason?: string
   idempotencyKey?: string
+  /** The child's campaign (name or id). [default: the parent's] */
+  campaign?: string
   /** How long to wait for a running parent's fresh checkpoint. */
   timeoutSeconds?: number
 }
@@ -58,6 +60,10 @@ export interface ForkResult {
   pid: number | null
   host: string
   parent_status: string
+  /** The campaign the child belongs to (the parent's unless --campaign). */
+  campaign_id: string
+  /** An earlier run still live forked from the same parent, step and config (see the status bar's warning), or null. */
+  duplicate_of: string | null
   replayed: boolean
 }
 
@@ -76,7 +82,7 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
   // The request, not the config it resolves to: the parent's config may change between retries.
   const hash = argsHash('fork', {
     parent: parent.run_id, step: options.step ?? null, nearest: options.nearest ?? false, sets: options.sets ?? [], patch, name: options.name ?? null,
-    host: hostId, pause_parent: options.pauseParent ?? false, copy: options.copy ?? false,
+    host: hostId, pause_parent: options.pauseParent ?? false, copy: options.copy ?? false, campaign: options.campaign ?? null,
   })
   // A retry must not ask the parent for another checkpoint: look the key up first.
   const early = store.write(() => checkIdempotency<ForkResult>(store, options.idempotencyKey, 'fork', hash))
@@ -97,7 +103,7 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
   const reserved = store.write(() => {
     const replay = checkIdempotency<ForkResult>(store, options.idempotencyKey, 'fork', hash)
     if (replay) return replay
-    const campaign = campaignForMutation(store, parent.campaign_id, {startsCompute: true, now})
+    const campaign = campaignForMutation(store, options.campaign ?? parent.campaign_id, {startsCompute: true, now, forkOf: options.campaign === undefined ? parent.run_id : undefined})
     const {runId} = insertRun(store, {
       recipe, projectDir: recipe.projectDir, config: childConfig, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id,
       name: options.name, parentRunId: parent.run_id, forkStep: source.step, existingRunDirs,
@@ -129,12 +135,12 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
       const forked: ForkResult = {
         run_id: runId, parent_run_id: parent.run_id, fork_step: source.step, base_config_version: base.version, config_id: row.config_id, config: childConfig, checkpoint,
         source_checkpoint: source.path, materialized: materialized.method, checkpoint_bytes: materialized.bytes,
-        status: row.status, pid, host: hostId, parent_status: getRun(store, parent.run_id).status, replayed: false,
+        status: row.status, pid, host: hostId, parent_status: getRun(store, parent.run_id).status, campaign_id: row.campaign_id, duplicate_of: liveTwin(store, row), replayed: false,
       }
       commitOperation(store, op, forked, ctx.now())
       recordEvent(store, {
         kind: 'fork', time: ctx.now(), actor: ctx.actor, runId, reason: options.reason ?? null,
-        args: {parent_run_id: parent.run_id, step: options.step ?? null, nearest: options.nearest ?? false, sets: options.sets ?? [], patch_file: options.patchFile ?? null, name: options.name ?? null, copy: options.copy ?? false},
+        args: {parent_run_id: parent.run_id, campaign: options.campaign ?? null, step: options.step ?? null, nearest: options.nearest ?? false, sets: options.sets ?? [], patch_file: options.patchFile ?? null, name: options.name ?? null, copy: options.copy ?? false},
         result: {run_id: runId, fork_step: source.step, base_config_version: base.version, config_id: row.config_id, materialized: materialized.method, pid},
       })
       return forked
@@ -143,6 +149,7 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
     await rollbackOperation(ctx, op.opId, error)
     throw error
   }
+  if (result.duplicate_of) ctx.warnings.push(twinWarning(result.run_id, result.duplicate_of))
   if (options.pauseParent) {
     const paused: PauseResult = await pauseRun(ctx, {run: parent.run_id, reason: options.reason ? `fork ${runId}: ${options.reason}` : `forked into ${runId}`})
     result = {...result, parent_status: paused.status}

@@ -16,7 +16,7 @@ import {argsHash, beginOperation, checkIdempotency, commitOperation, type Operat
 import {allocateGpus} from './capacity.js'
 import {getConfigBody, runView, type RunView, getRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
-import {createRunDir, insertRun, recipeOfRun, startRunProcess} from './start.js'
+import {createRunDir, insertRun, liveTwin, recipeOfRun, startRunProcess, twinWarning} from './start.js'
 import {transition} from './state-machine.js'
 
 export interface LaunchOptions {
@@ -44,6 +44,8 @@ export interface LaunchResult {
   config: JsonObject
   run_dir: string
   campaign_id: string
+  /** An earlier run still live with the same recipe, config and host (see the status bar's warning), or null. */
+  duplicate_of: string | null
   /** True when this answer replays an earlier call with the same idempotency key. */
   replayed: boolean
 }
@@ -85,14 +87,14 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
     return {op, runId}
   })
   if ('replayed' in reserved) return {...reserved.result, replayed: true}
-  if ('queued' in reserved) return reserved.queued as LaunchResult
+  if ('queued' in reserved) return warnTwin(ctx, reserved.queued as LaunchResult)
   const {op, runId} = reserved
   stepDone(store, op, 'reserve', now)
 
-  return spawnAndCommit(ctx, op, runId, config, (result, pid) => ({
+  return warnTwin(ctx, await spawnAndCommit(ctx, op, runId, config, (result, pid) => ({
     kind: 'launch', reason: options.reason ?? null, args: launchArgs(options, recipe.name, hostId),
-    result: {run_id: runId, pid, config_id: result.config_id, gpus: result.gpus},
-  }))
+    result: {run_id: runId, pid, config_id: result.config_id, gpus: result.gpus, duplicate_of: result.duplicate_of},
+  })))
 }
 
 /**
@@ -144,11 +146,18 @@ export async function startQueuedRun(ctx: Ctx, runId: string): Promise<LaunchRes
 }
 
 function launchResult(store: Store, runId: string, config: JsonObject): LaunchResult {
-  const view: RunView = runView(getRun(store, runId))
+  const row = getRun(store, runId)
+  const view: RunView = runView(row)
   return {
     run_id: view.run_id, name: view.name, status: view.status, recipe: view.recipe, host: view.host, pid: view.pid,
-    gpus: view.gpus, config_id: view.config_id, config, run_dir: view.run_dir, campaign_id: view.campaign_id, replayed: false,
+    gpus: view.gpus, config_id: view.config_id, config, run_dir: view.run_dir, campaign_id: view.campaign_id, duplicate_of: liveTwin(store, row), replayed: false,
   }
+}
+
+/** Say so when the new run duplicates a live one (see liveTwin). */
+function warnTwin<R extends {run_id: string; duplicate_of: string | null; replayed: boolean}>(ctx: Ctx, result: R): R {
+  if (result.duplicate_of && !result.replayed) ctx.warnings.push(twinWarning(result.run_id, result.duplicate_of))
+  return result
 }
 
 /** A host declared in the project file updates the store's GPU list (inside a write transaction). */

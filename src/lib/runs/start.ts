@@ -7,7 +7,9 @@ import {type Recipe, packageRoot} from '../project.js'
 import {expandTemplate} from '../shell.js'
 import type {Store} from '../store/open.js'
 import type {RunRow} from '../store/schema.js'
+import {AutolabError} from '../output/errors.js'
 import {allocateGpus} from './capacity.js'
+import {TERMINAL_STATES} from './state-machine.js'
 import {getRun} from './queries.js'
 import {commandScript, initialControl} from './run-files.js'
 
@@ -90,6 +92,14 @@ export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string
     if (!spec.queueIfFull || (error as {code?: string}).code !== 'NO_CAPACITY') throw error
     status = 'queued'
   }
+  if (spec.name !== undefined) {
+    const holder = store.first(store.db.selectFrom('runs').select(['run_id', 'status']).where('campaign_id', '=', spec.campaignId).where('name', '=', spec.name))
+    if (holder) {
+      throw new AutolabError('NAME_TAKEN', `Run ${holder.run_id} (${holder.status}) of this campaign is already named "${spec.name}".`, {
+        details: {name: spec.name, run_id: holder.run_id, campaign_id: spec.campaignId}, suggestedAction: `Pick another --name, or refer to the existing run as ${holder.run_id}.`,
+      })
+    }
+  }
   const configId = saveConfig(store, spec.config, now)
   const seq = nextSeq(store, spec.existingRunDirs)
   const runId = `r${seq}`
@@ -106,6 +116,24 @@ export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string
   store.run(store.db.insertInto('run_configs').values({run_id: runId, version: 1, config_id: configId, effective_step: spec.forkStep ?? 0, control_version: null, created_at: now.toISOString()}))
   return {runId, gpus, configId, status}
 }
+
+/**
+ * An earlier run, not yet ended, that `run` duplicates: same recipe, config, host, campaign,
+ * parent and fork step. Not an error (two runs of one config can be meant), but worth saying:
+ * a retry without an idempotency key looks exactly like this.
+ */
+export function liveTwin(store: Store, run: RunRow): string | null {
+  let query = store.db.selectFrom('runs').select('run_id').where('config_id', '=', run.config_id).where('recipe', '=', run.recipe)
+    .where('host_id', '=', run.host_id).where('campaign_id', '=', run.campaign_id).where('seq', '<', run.seq).where('status', 'not in', [...TERMINAL_STATES])
+  query = run.parent_run_id === null ? query.where('parent_run_id', 'is', null) : query.where('parent_run_id', '=', run.parent_run_id).where('fork_step', '=', run.fork_step)
+  return store.first(query.orderBy('seq', 'desc').limit(1))?.run_id ?? null
+}
+
+/** The warning for a duplicate, for the status bar. */
+export function twinWarning(runId: string, twin: string): string {
+  return `${runId} duplicates ${twin}, which is still live (same recipe, config, parent and fork step); pass --idempotency-key to make retries safe, or kill one of them`
+}
+
 
 /**
  * Write the run's files (config.json only when given: a resume keeps its own) and start the
