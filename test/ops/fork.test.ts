@@ -6,6 +6,7 @@ import Fork from '../../src/commands/fork.js'
 import History from '../../src/commands/history.js'
 import Kill from '../../src/commands/kill.js'
 import Launch from '../../src/commands/launch.js'
+import Log from '../../src/commands/log.js'
 import Modify from '../../src/commands/modify.js'
 import Pause from '../../src/commands/pause.js'
 import Resume from '../../src/commands/resume.js'
@@ -123,6 +124,10 @@ describe('fork, pause, resume, modify', () => {
     const v3 = detail.config_versions.find((v: {version: number}) => v.version === 3)
     expect(v3.effective_step).toBe(acked.effective_step)
     expect(detail.config.learning_rate).toBe(0.03)
+    // The decision log's modify events carry the step each change took effect at.
+    const logged = (await cmd(Log, '--run', run.run_id, '--kind', 'modify')).events
+    expect(logged.map((e: any) => e.result.effective_step)).toEqual([expect.any(Number), acked.effective_step])
+    expect(logged.every((e: any) => e.result.status === 'acknowledged')).toBe(true)
     await waitFor(async () => (await show(run.run_id)).step > acked.effective_step, 'a step after the change')
     const lr = await history(run.run_id, 'learning_rate')
     const at = (step: number) => lr.find((p) => p.step === step)?.learning_rate

@@ -87,8 +87,10 @@ export async function finishPause(ctx: Ctx, runId: string, timeoutMs: number, op
     if (op) stepDone(store, op, 'signal', ctx.now())
     stoppedBy = 'graceful'
     if (!await waitForExit(ctx, run.host_id, run.pid, run.run_dir, timeoutMs)) {
-      // The trainer ignores the contract: stop it; it resumes from its latest checkpoint.
+      // The trainer ignores the contract: stop it; it resumes from its latest checkpoint. Said in
+      // the log first: the exit that follows is the pause's doing, even an exit code 0.
       stoppedBy = 'sigterm'
+      store.write(() => recordEvent(store, {kind: 'pause_escalated', time: ctx.now(), actor: 'system', runId, args: {signal: 'TERM', waited_ms: timeoutMs}}))
       await executor.signalGroup(run.pid, run.run_dir, 'TERM')
       if (!await waitForExit(ctx, run.host_id, run.pid, run.run_dir, 5000)) {
         stoppedBy = 'sigkill'

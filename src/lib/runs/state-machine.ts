@@ -12,7 +12,7 @@ export const RUN_STATES = {
   starting: ['running', 'failed', 'paused'],
   /** Process alive (pid + marker). → completed, failed, lost, pausing, killing */
   running: ['completed', 'failed', 'lost', 'pausing', 'killing'],
-  /** Asked to checkpoint and exit. → paused (exit 0), failed, lost, killing */
+  /** Asked to checkpoint and exit. → paused (its pause checkpoint, or signals), completed (it finished on its own first: exit 0, no pause), failed, lost, killing */
   pausing: ['paused', 'failed', 'lost', 'killing', 'completed'],
   /** Stopped with a checkpoint; resumable. → starting (resume), killed */
   paused: ['starting', 'killing', 'killed'],

@@ -167,7 +167,10 @@ function applyExit(ctx: Ctx, run: RunRow, probe: RunProbe): Applied['exited'] {
   let to: RunStatus
   let error: string | null = null
   if (status === 'killing') to = 'killed'
-  // However a pausing trainer ended (its own checkpoint-and-exit, or signals because it ignores
+  // A pausing trainer that exited 0 on its own — no `paused` event, no signal from the pause —
+  // finished its training while the pause was being asked for: it is completed, not paused.
+  else if (status === 'pausing' && code === 0 && !pausedThisStretch(store, run)) to = 'completed'
+  // Otherwise, however it ended (its own checkpoint-and-exit, or signals because it ignores
   // the contract), it resumes from its latest checkpoint.
   else if (status === 'pausing') to = 'paused'
   else if (code === null) {
@@ -186,6 +189,13 @@ function applyExit(ctx: Ctx, run: RunRow, probe: RunProbe): Applied['exited'] {
   return {run_id: run.run_id, status: to, exit_code: code}
 }
 
+/** Since the run last started: did the trainer announce a pause, or did the pause signal it? */
+function pausedThisStretch(store: Store, run: RunRow): boolean {
+  const row = store.prepare(`SELECT 1 FROM events WHERE run_id = ? AND time >= ? AND (kind = 'pause_escalated' OR (kind = 'trainer_event' AND args LIKE '{"type":"paused"%')) LIMIT 1`)
+    .get(run.run_id, run.started_at ?? '')
+  return row !== undefined
+}
+
 function lastObservedStep(store: Store, runId: string): number | null {
   const row = store.prepare('SELECT max(step) AS step FROM observations WHERE run_id = ?').get(runId) as {step: number | null}
   return row.step
@@ -199,6 +209,11 @@ function applyAcknowledgement(store: Store, runId: string, version: unknown, ste
   if (typeof version !== 'number' || step === null) return
   store.run(store.db.updateTable('run_configs').set({effective_step: step})
     .where('run_id', '=', runId).where('control_version', '<=', version).where('effective_step', 'is', null))
+  // The decision log's modify events carry the step their change took effect at, so the log
+  // alone says when each decision acted (their result was written `pending`).
+  store.prepare(`UPDATE events SET result = json_set(result, '$.status', 'acknowledged', '$.effective_step', ?)
+    WHERE run_id = ? AND kind = 'modify' AND json_valid(result) AND json_extract(result, '$.effective_step') IS NULL
+    AND json_extract(result, '$.control_version') <= ?`).run(step, runId, version)
   const newest = store.first(store.db.selectFrom('run_configs').select('config_id').where('run_id', '=', runId)
     .where('effective_step', 'is not', null).orderBy('version', 'desc').limit(1))
   if (newest) store.run(store.db.updateTable('runs').set({config_id: newest.config_id}).where('run_id', '=', runId))
