@@ -4,7 +4,11 @@
 // they are moved, with their values, behind the command words, wherever they were given.
 import {baseFlags} from './base-command.js'
 
-const GLOBAL_FLAGS = new Map(Object.entries(baseFlags).map(([name, flag]) => [`--${name}`, flag.type === 'option']))
+/** Global flag spellings → whether they take a value (a boolean with allowNo has a --no- form too). */
+const GLOBAL_FLAGS = new Map<string, boolean>(Object.entries(baseFlags).flatMap(([name, flag]): [string, boolean][] => [
+  [`--${name}`, flag.type === 'option'],
+  ...('allowNo' in flag && flag.allowNo ? [[`--no-${name}`, false] as [string, boolean]] : []),
+]))
 
 /**
  * argv with every global flag (and the value of those that take one, `--store X` or

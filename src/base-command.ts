@@ -8,7 +8,7 @@ import {recordBudgetCrossings} from './lib/campaigns.js'
 import {type Ctx, openContext} from './lib/context.js'
 import {errorEnvelope, successEnvelope, toJson} from './lib/output/envelope.js'
 import {AutolabError, toAutolabError} from './lib/output/errors.js'
-import {statusLine} from './lib/output/render.js'
+import {statusLine, useColour} from './lib/output/render.js'
 import {recoverAbandonedOperations} from './lib/runs/recovery.js'
 import {syncRuns} from './lib/runs/sync.js'
 import {emptyStatusBar, type StatusBar, statusBar} from './lib/status.js'
@@ -19,6 +19,7 @@ export const baseFlags = {
   project: Flags.string({description: 'Path of the project file with recipes. [default: $AUTOLAB_PROJECT or ./autolab.yaml, else the built-in toy recipe]', helpGroup: 'GLOBAL'}),
   actor: Flags.string({description: 'Who is acting, recorded in the decision log. [default: $AUTOLAB_ACTOR, else human on a terminal, agent otherwise]', helpGroup: 'GLOBAL'}),
   debug: Flags.boolean({description: 'Show stack traces of internal errors.', helpGroup: 'GLOBAL'}),
+  color: Flags.boolean({description: 'Colour in human output. [default: on a terminal, unless NO_COLOR is set]', allowNo: true, helpGroup: 'GLOBAL'}),
 }
 
 /** Flags of every command that changes something. */
@@ -61,6 +62,7 @@ export abstract class AutolabCommand<R extends object> extends Command {
     let ctx: Ctx | undefined
     try {
       const parsed = await this.parse(this.constructor as typeof AutolabCommand & typeof Command)
+      useColour((parsed.flags as {color?: boolean}).color)
       ctx = await this.openContext(parsed.flags as Interfaces.InferredFlags<typeof baseFlags>)
       // A read-only store still answers reads; the sync (a write) is skipped, and said so.
       if (ctx.store.readOnlyReason !== null) ctx.warnings.push(`store is read-only (${ctx.store.readOnlyReason}): telemetry not synced, changes are refused`)

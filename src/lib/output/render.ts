@@ -1,7 +1,15 @@
 // Human output: tables, status colours, a status line and small charts. The only module (with
 // its siblings in lib/output) that knows about colour; chalk turns colour off when stdout is
-// not a terminal or NO_COLOR is set.
+// not a terminal, and useColour turns it off for NO_COLOR and --no-color.
 import chalk from 'chalk'
+
+/**
+ * Colour off when asked: `--no-color`, or a non-empty NO_COLOR (https://no-color.org) — which
+ * chalk alone ignores on a terminal. FORCE_COLOR still wins over NO_COLOR, as chalk has it.
+ */
+export function useColour(flag: boolean | undefined, env: NodeJS.ProcessEnv = process.env): void {
+  if (flag === false || ((env.NO_COLOR ?? '') !== '' && (env.FORCE_COLOR ?? '') === '')) chalk.level = 0
+}
 import type {StatusBar} from '../status.js'
 
 export interface Column<R> {
