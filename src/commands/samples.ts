@@ -5,7 +5,7 @@ import type {Ctx} from '../lib/context.js'
 import {type SampleView, samples} from '../lib/telemetry/analysis.js'
 
 export default class Samples extends AutolabCommand<{run_id: string; samples: SampleView[]}> {
-  static summary = 'What the model actually produces: prompts, completions and rewards captured at the sample cadence.'
+  static summary = 'What the model actually produces: prompts, completions and rewards captured at the sample cadence, with any other fields the trainer wrote.'
   static examples = ['<%= config.bin %> samples r3 -n 5 --json', '<%= config.bin %> samples r3 --step 200 --json']
   static args = {run: runArg({required: true})}
   static flags = {
@@ -19,6 +19,11 @@ export default class Samples extends AutolabCommand<{run_id: string; samples: Sa
 
   render(r: {run_id: string; samples: SampleView[]}): string {
     if (r.samples.length === 0) return chalk.dim(`${r.run_id}: no samples yet`)
-    return r.samples.map((s) => `${chalk.dim(`step ${s.step}`)} reward ${s.reward ?? '-'}\n  ${chalk.bold('prompt')} ${s.prompt}\n  ${chalk.bold('completion')} ${s.completion}`).join('\n')
+    return r.samples.map((s) => [
+      `${chalk.dim(`step ${s.step}`)} reward ${s.reward ?? '-'}`,
+      ...(s.prompt ? [`  ${chalk.bold('prompt')} ${s.prompt}`] : []),
+      ...(s.completion ? [`  ${chalk.bold('completion')} ${s.completion}`] : []),
+      ...Object.entries(s.fields).map(([k, v]) => `  ${chalk.bold(k)} ${typeof v === 'string' ? v : JSON.stringify(v)}`),
+    ].join('\n')).join('\n')
   }
 }

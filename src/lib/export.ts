@@ -35,7 +35,8 @@ export function writeExport(ctx: Ctx, campaign: CampaignView, write: Write): voi
     (o) => `{"run_id":${JSON.stringify(o.run_id)},"step":${o.step},"time":${o.time},"metrics":${o.metrics}}`)
   section(write, 'metrics', store.prepare(`SELECT run_id, step, time, record FROM metric_steps WHERE run_id IN (${runIds}) ORDER BY run_id, step`).iterate(id) as Iterable<{run_id: string; step: number; time: number; record: string}>,
     (m) => `{"run_id":${JSON.stringify(m.run_id)},"step":${m.step},"time":${m.time},"metrics":${canonicalJson(recordMetrics(m.record))}}`)
-  section(write, 'samples', store.prepare(`SELECT run_id, step, prompt, completion, reward FROM samples WHERE run_id IN (${runIds}) ORDER BY run_id, id`).iterate(id) as Iterable<object>, (s) => toJson(s))
+  section(write, 'samples', store.prepare(`SELECT run_id, step, prompt, completion, reward, fields FROM samples WHERE run_id IN (${runIds}) ORDER BY run_id, id`).iterate(id) as Iterable<{fields: string | null}>,
+    (s) => toJson({...s, fields: s.fields === null ? {} : JSON.parse(s.fields)}))
   write(',"evals":[]}')
 }
 

@@ -80,6 +80,19 @@ function preciousDirOutside(sb: Sandbox): string {
   return outside
 }
 
+describe('samples of any shape', () => {
+  it('fields besides prompt/completion/reward are kept and returned by samples and export', async () => {
+    const sb = sandbox()
+    const {run_id: id} = await sb.launch(LONG)
+    await sb.waitForSteps(id, 2)
+    appendFileSync(join(sb.runDir(id), 'samples.jsonl'), `${JSON.stringify({step: 2, input: '(3 + 5) mod 7 =', prediction: '1', label: '1', correct: true})}\n`)
+    const found = (await sb.ok(['samples', id, '-n', '1000'])).samples.find((x: any) => x.fields.input !== undefined)
+    expect(found).toEqual({step: 2, prompt: '', completion: '', reward: null, fields: {input: '(3 + 5) mod 7 =', prediction: '1', label: '1', correct: true}})
+    const exported = (await sb.ok(['export'])).samples.find((x: any) => x.fields.label === '1')
+    expect(exported).toMatchObject({run_id: id, step: 2, fields: {prediction: '1', correct: true}})
+  })
+})
+
 describe('checkpoint paths', () => {
   it('a checkpoint announced outside the run dir is rejected; nothing outside is linked or changes mode', async () => {
     const sb = sandbox()

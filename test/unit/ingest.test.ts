@@ -116,6 +116,22 @@ describe('ingest', () => {
     ])
   })
 
+  it('keeps samples of any shape: fields besides the convention are stored and returned', () => {
+    const data = [
+      JSON.stringify({step: 4, input: 'x = 3', prediction: '7', label: '9', correct: false, meta: {len: 5}}),
+      '{"step":5,"prompt":"p","__proto__":{"polluted":true}}',
+    ].join('\n') + '\n'
+    const src = source('samples.jsonl')
+    store.write(() => ingestSamples(store, run, Buffer.from(data), src))
+    expect(src.rejections.count).toBe(1)
+    expect(src.rejections.first?.reason).toContain('__proto__')
+    const rows = store.sqlite.prepare('SELECT step, prompt, completion, reward, fields FROM samples').all() as {fields: string}[]
+    expect(rows.map((r) => ({...r, fields: JSON.parse(r.fields)}))).toEqual([
+      {step: 4, prompt: '', completion: '', reward: null, fields: {input: 'x = 3', prediction: '7', label: '9', correct: false, meta: {len: 5}}},
+    ])
+    expect(({} as {polluted?: boolean}).polluted).toBeUndefined()
+  })
+
   it('writes cadence-spaced observations with window statistics', () => {
     const data = Array.from({length: 12}, (_, i) => line(i + 1, {reward: (i + 1) * 0.1})).join('')
     store.write(() => ingestMetrics(store, run, Buffer.from(data), null, source()))

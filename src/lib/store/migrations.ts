@@ -171,4 +171,11 @@ export const MIGRATIONS: Record<string, Migration> = {
       await db.insertInto('store_meta').values({key: 'store_id', value: randomUUID()}).execute()
     },
   },
+  '0006_sample_fields': {
+    async up(db: Kysely<any>) {
+      // Samples of any shape: the fields besides step/prompt/completion/reward (input,
+      // prediction, label, …), as a JSON object, or NULL when there are none.
+      await db.schema.alterTable('samples').addColumn('fields', 'text').execute()
+    },
+  },
 }

@@ -111,6 +111,8 @@ export interface SamplesTable {
   prompt: string
   completion: string
   reward: number | null
+  /** The sample's other fields as a JSON object, or null. */
+  fields: string | null
 }
 
 export interface CheckpointsTable {

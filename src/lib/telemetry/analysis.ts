@@ -52,14 +52,16 @@ export interface SampleView {
   prompt: string
   completion: string
   reward: number | null
+  /** The sample's other fields (input, prediction, label, …) as the trainer wrote them; {} when none. */
+  fields: Record<string, unknown>
 }
 
 export function samples(store: Store, ref: string, options: {step?: number; limit: number}): {run_id: string; samples: SampleView[]} {
   const run = resolveRun(store, ref)
-  let query = store.db.selectFrom('samples').select(['step', 'prompt', 'completion', 'reward']).where('run_id', '=', run.run_id)
+  let query = store.db.selectFrom('samples').select(['step', 'prompt', 'completion', 'reward', 'fields']).where('run_id', '=', run.run_id)
   if (options.step !== undefined) query = query.where('step', '=', options.step)
   const rows = store.all(query.orderBy('step', 'desc').orderBy('id', 'desc').limit(options.limit))
-  return {run_id: run.run_id, samples: rows.reverse()}
+  return {run_id: run.run_id, samples: rows.reverse().map((r) => ({...r, fields: r.fields === null ? {} : JSON.parse(r.fields) as Record<string, unknown>}))}
 }
 
 export interface CompareResult {

@@ -308,8 +308,10 @@ function observationAt(windows: MetricWindows, step: number): Record<string, unk
 
 export function ingestSamples(store: Store, run: IngestRun, data: Buffer, source: IngestSource): IngestResult {
   const {lines, consumed, midLine} = completeLines(data, source.midLine)
-  const insert = store.prepare('INSERT INTO samples (run_id, step, prompt, completion, reward) VALUES (?, ?, ?, ?, ?)')
-  for (const {value: s} of validLines(lines, source, validateSampleLine)) insert.run(run.run_id, s.step, s.prompt, s.completion, s.reward)
+  const insert = store.prepare('INSERT INTO samples (run_id, step, prompt, completion, reward, fields) VALUES (?, ?, ?, ?, ?, ?)')
+  for (const {value: s} of validLines(lines, source, validateSampleLine)) {
+    insert.run(run.run_id, s.step, s.prompt, s.completion, s.reward, s.fields === null ? null : JSON.stringify(s.fields))
+  }
   return {consumed, lastStep: null, points: 0, events: [], midLine}
 }
 

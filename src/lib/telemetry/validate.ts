@@ -93,7 +93,12 @@ export interface SampleLine {
   completion: string
   /** null when absent or NaN. */
   reward: number | null
+  /** Every other field (input, prediction, label, …) as given, or null when there are none. */
+  fields: Record<string, unknown> | null
 }
+
+const SAMPLE_CONVENTION = new Set(['step', 'prompt', 'completion', 'reward'])
+const MAX_SAMPLE_FIELDS = 100
 
 /** `{"step":N,"prompt":…,"completion":…,"reward":…}`; a non-string prompt or completion is kept as JSON. */
 export function validateSampleLine(record: unknown): Verdict<SampleLine> {
@@ -106,8 +111,17 @@ export function validateSampleLine(record: unknown): Verdict<SampleLine> {
     if (value === undefined) return reject(`"reward" must be a number (got ${short(record.reward)})`)
     reward = Number.isNaN(value) ? null : value
   }
+  let fields: Record<string, unknown> | null = null
+  for (const key of Object.keys(record)) {
+    if (SAMPLE_CONVENTION.has(key)) continue
+    const keyProblem = checkKey(key)
+    if (keyProblem) return reject(`sample field: ${keyProblem}`)
+    fields ??= {}
+    if (Object.keys(fields).length === MAX_SAMPLE_FIELDS) return reject(`more than ${MAX_SAMPLE_FIELDS} fields in one sample`)
+    fields[key] = record[key]
+  }
   const text = (value: unknown): string => (value === undefined || value === null ? '' : typeof value === 'string' ? value : JSON.stringify(value))
-  return {ok: true, value: {step: record.step as number, prompt: text(record.prompt), completion: text(record.completion), reward}}
+  return {ok: true, value: {step: record.step as number, prompt: text(record.prompt), completion: text(record.completion), reward, fields}}
 }
 
 export type TrainerEventLine =
