@@ -2,7 +2,8 @@ import chalk from 'chalk'
 import {AutolabCommand, type Parsed} from '../base-command.js'
 import {runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
-import {colourStatus, formatValue, table} from '../lib/output/render.js'
+import {flatten} from '../lib/config-merge.js'
+import {colourStatus, formatValue, table, wrapTokens} from '../lib/output/render.js'
 import {type RunDetail, showRun} from '../lib/runs/list.js'
 
 export interface ShowResult {
@@ -23,7 +24,8 @@ export default class Show extends AutolabCommand<ShowResult> {
     const lines = [
       `${chalk.bold(run.run_id)}${run.name ? ` (${run.name})` : ''}  ${colourStatus(run.status)}  step ${formatValue(run.step)}`,
       `recipe ${run.recipe} · host ${run.host} · pid ${formatValue(run.pid)} · exit ${formatValue(run.exit_code)}${run.parent_run_id ? ` · forked from ${run.parent_run_id}@${run.fork_step}` : ''}`,
-      `config ${run.config_id.slice(0, 12)}: ${JSON.stringify(run.config)}`,
+      wrapTokens(`config ${run.config_id.slice(0, 12)}: `, Object.entries(flatten(run.config)).map(([k, v]) => `${k}=${JSON.stringify(v)}`)),
+      wrapTokens('config versions: ', run.config_versions.map((v) => `v${v.version} ${v.config_id.slice(0, 8)} ${v.effective_step === null ? '(pending)' : `from step ${v.effective_step}`}`), undefined, ' · '),
       `run dir ${run.run_dir}`,
     ]
     if (run.error) lines.push(chalk.red(`error: ${run.error.split('\n').slice(-5).join('\n       ')}`))
@@ -44,7 +46,7 @@ export default class Show extends AutolabCommand<ShowResult> {
       const files = Object.entries(run.telemetry_rejected.by_file).map(([f, n]) => `${f} ${n}`).join(', ')
       lines.push(chalk.yellow(`rejected telemetry lines: ${run.telemetry_rejected.total} (${files}); see \`autolab log --run ${run.run_id} --kind telemetry_rejected\``))
     }
-    lines.push('', `checkpoints: ${run.checkpoints.length === 0 ? chalk.dim('none') : run.checkpoints.map((c) => c.step).join(', ')}`)
+    lines.push('', run.checkpoints.length === 0 ? `checkpoints: ${chalk.dim('none')}` : wrapTokens('checkpoints: ', run.checkpoints.map((c) => String(c.step)), undefined, ', '))
     return lines.join('\n')
   }
 }

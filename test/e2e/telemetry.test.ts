@@ -44,6 +44,21 @@ describe('history', () => {
 })
 
 describe('show', () => {
+  it('for a person at 80 columns: no line longer (but for one unbreakable token), no config token cut, config versions listed', async () => {
+    const sb = sandbox()
+    const {run_id: id, config} = await sb.launch({...LONG, max_steps: 12, save_every: 2, step_time_ms: 0, learning_rate: 0.06})
+    await sb.waitForExitCode(id)
+    const text = (await sb.run(['show', id])).stdout
+    const lines = text.split('\n')
+    for (const line of lines) expect(line.length <= 80 || !line.trim().includes(' '), `too long: ${line}`).toBe(true)
+    const words = new Set(text.split(/\s+/))
+    for (const [key, value] of Object.entries(config)) {
+      if (typeof value !== 'object' || value === null) expect(words.has(`${key}=${JSON.stringify(value)}`), `${key} whole`).toBe(true)
+    }
+    expect(text).toMatch(/config versions: v1 [0-9a-f]{8} from step 0/)
+  })
+
+
   it('describes a running run: fields, config, stats per metric, latest observation', async () => {
     const sb = sandbox()
     const launched = await sb.launch({...LONG, learning_rate: 0.06})

@@ -80,3 +80,18 @@ describe('output envelope', () => {
     expect(toJson({a: Number.NaN, b: Number.POSITIVE_INFINITY, c: Number.NEGATIVE_INFINITY})).toBe('{"a":"NaN","b":"Infinity","c":"-Infinity"}')
   })
 })
+
+describe('wrapTokens', () => {
+  it('breaks only between tokens, at the width, with an indent', async () => {
+    const {wrapTokens} = await import('../../src/lib/output/render.js')
+    const tokens = Array.from({length: 30}, (_, i) => `key_${i}=${i * 1000}`)
+    const text = wrapTokens('config abc: ', tokens, 40)
+    const lines = text.split('\n')
+    expect(lines.length).toBeGreaterThan(5)
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(40)
+    expect(lines.join(' ').split(/\s+/).filter((t) => t.startsWith('key_'))).toEqual(tokens)
+    expect(lines[1].startsWith('        key_')).toBe(true)
+    // A token longer than a line gets a line of its own, whole.
+    expect(wrapTokens('x: ', ['a', 'b'.repeat(60), 'c'], 40).split('\n')).toEqual(['x: a', `   ${'b'.repeat(60)}`, '   c'])
+  })
+})

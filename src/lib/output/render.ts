@@ -33,6 +33,35 @@ export function formatValue(value: unknown): string {
   return String(value)
 }
 
+/** The width human output wraps at: the terminal's, else 80 (never below 40). */
+export function outputWidth(): number {
+  return Math.max(40, process.stdout.columns || 80)
+}
+
+/**
+ * Lay out tokens after a label on lines of at most `width` columns, breaking only between
+ * tokens (a token longer than a line gets a line of its own): nothing a reader copies — a
+ * key=value, a path, an id — is ever cut in two by the terminal's wrapping.
+ */
+export function wrapTokens(label: string, tokens: readonly string[], width = outputWidth(), separator = ' '): string {
+  const indent = ' '.repeat(Math.min(visibleLength(label), 8))
+  const lines: string[] = []
+  let line = label
+  let empty = true
+  for (const token of tokens) {
+    const candidate = empty ? `${line}${token}` : `${line}${separator}${token}`
+    if (!empty && visibleLength(candidate) > width) {
+      lines.push(line)
+      line = `${indent}${token}`
+    } else {
+      line = candidate
+    }
+    empty = false
+  }
+  lines.push(line)
+  return lines.join('\n')
+}
+
 export function table<R>(rows: readonly R[], columns: readonly Column<R>[]): string {
   if (rows.length === 0) return chalk.dim('(none)')
   const cells = rows.map((row) => columns.map((c) => {
