@@ -102,6 +102,12 @@ export interface Series {
 }
 
 const SERIES_COLOURS = [chalk.green, chalk.yellow, chalk.cyan, chalk.magenta, chalk.blue, chalk.red]
+/** A glyph per series as well as a colour: without colour (NO_COLOR, a pipe) the series stay apart. */
+export const SERIES_GLYPHS = ['•', '+', 'x', 'o', '*', '#', '@', '%'] as const
+
+function seriesMark(index: number): (text: string) => string {
+  return SERIES_COLOURS[index % SERIES_COLOURS.length]
+}
 
 /** A small ASCII line chart of several series over steps (one character column per bucket). */
 export function lineChart(series: readonly Series[], options: {width?: number; height?: number; title?: string} = {}): string {
@@ -116,7 +122,8 @@ export function lineChart(series: readonly Series[], options: {width?: number; h
   if (hi === lo) { hi += 0.5; lo -= 0.5 }
   const grid: string[][] = Array.from({length: height}, () => Array.from({length: width}, () => ' '))
   series.forEach((s, si) => {
-    const colour = SERIES_COLOURS[si % SERIES_COLOURS.length]
+    const colour = seriesMark(si)
+    const glyph = SERIES_GLYPHS[si % SERIES_GLYPHS.length]
     const buckets = new Map<number, number[]>()
     for (const p of s.points) {
       if (!Number.isFinite(p.value)) continue
@@ -126,7 +133,7 @@ export function lineChart(series: readonly Series[], options: {width?: number; h
     for (const [x, values] of buckets) {
       const mean = values.reduce((a, b) => a + b, 0) / values.length
       const y = height - 1 - Math.round(((mean - lo) / (hi - lo)) * (height - 1))
-      grid[y][x] = colour('•')
+      grid[y][x] = colour(glyph)
     }
   })
   const label = (v: number) => formatValue(v).padStart(8)
@@ -136,7 +143,7 @@ export function lineChart(series: readonly Series[], options: {width?: number; h
   })
   lines.push(`${' '.repeat(9)}${chalk.dim('└' + '─'.repeat(width))}`)
   lines.push(`${' '.repeat(10)}${chalk.dim(`step ${minStep}`)}${' '.repeat(Math.max(1, width - 12 - String(maxStep).length))}${chalk.dim(`step ${maxStep}`)}`)
-  const legend = series.map((s, si) => SERIES_COLOURS[si % SERIES_COLOURS.length](`• ${s.name}`)).join('   ')
+  const legend = series.map((s, si) => seriesMark(si)(`${SERIES_GLYPHS[si % SERIES_GLYPHS.length]} ${s.name}`)).join('   ')
   return [options.title ? chalk.bold(options.title) : '', ...lines, `${' '.repeat(10)}${legend}`].filter((l) => l !== '').join('\n')
 }
 
