@@ -349,7 +349,7 @@ function describeValue(value: unknown): string {
 /**
  * The known keys nearest to `key`, best first (at most 3): those whose last segment is the
  * same (`lr` → `optimizer.lr`, `modulus` → `task.modulus`), then by edit distance over the
- * dotted key (case-insensitive), within a distance that grows with the key's length.
+ * dotted key (case-insensitive), within a third of the part where they differ (at least 2).
  */
 export function nearestKeys(schema: ConfigSchema, key: string): string[] {
   return nearestIn(indexSchema(schema), key)
@@ -359,16 +359,29 @@ function nearestIn(index: SchemaIndex, key: string): string[] {
   const candidates = new Set([...Object.keys(index.schema), ...index.parents])
   const wanted = key.toLowerCase()
   const last = wanted.split('.').at(-1)!
-  const limit = Math.max(2, Math.floor(wanted.length / 3))
   const scored: {key: string; score: number}[] = []
   for (const candidate of candidates) {
     if (candidate === key) continue
     const c = candidate.toLowerCase()
+    const limit = distanceLimit(wanted, c)
     const distance = editDistance(wanted, c, limit)
     if (c.split('.').at(-1) === last) scored.push({key: candidate, score: -1 + distance / 1000})
     else if (distance <= limit) scored.push({key: candidate, score: distance})
   }
   return scored.sort((a, b) => a.score - b.score || a.key.localeCompare(b.key)).slice(0, 3).map((s) => s.key)
+}
+
+/**
+ * How different two keys may be and still be a typo of each other: a third of the part where
+ * they differ (at least 2), so a long shared prefix (`model.layer` / `model.name`) does not
+ * make unrelated last segments look close.
+ */
+function distanceLimit(a: string, b: string): number {
+  let start = 0
+  while (start < a.length && start < b.length && a[start] === b[start]) start++
+  let end = 0
+  while (end < a.length - start && end < b.length - start && a[a.length - 1 - end] === b[b.length - 1 - end]) end++
+  return Math.max(2, Math.floor((Math.max(a.length, b.length) - start - end) / 3))
 }
 
 /**

@@ -187,8 +187,10 @@ describe('nearest keys', () => {
     expect(nearestKeys(schema, key)[0]).toBe(nearest)
   })
 
-  it('nothing near a key unlike any other; at most three', () => {
+  it('nothing near a key unlike any other; a shared prefix does not make keys near; at most three', () => {
     expect(nearestKeys(schema, 'temperature')).toEqual([])
+    expect(nearestKeys({'model.layers': {}, 'model.name': {}}, 'model.layer')).toEqual(['model.layers'])
+    expect(nearestKeys({'model.layers': {}, 'model.name': {}}, 'model.size')).toEqual([])
     expect(nearestKeys({a1: {}, a2: {}, a3: {}, a4: {}}, 'a')).toHaveLength(3)
   })
 
