@@ -7,7 +7,8 @@ import Launch from '../../src/commands/launch.js'
 import RecipeList from '../../src/commands/recipe/list.js'
 import RecipeShow from '../../src/commands/recipe/show.js'
 import Runs from '../../src/commands/runs.js'
-import {removeDir, runCommand, tempDir} from './run-command.js'
+import Show from '../../src/commands/show.js'
+import {removeDir, runCommand, tempDir, waitFor} from './run-command.js'
 
 const PROJECT = `recipes:
   declared:
@@ -71,6 +72,9 @@ describe('recipe show and list', () => {
     expect((await launch('inferred', 'model.layers=deep')).json.error).toMatchObject({code: 'INVALID_VALUE', details: {key: 'model.layers', expected: 'a number'}})
     expect((await run(Runs)).json.data.runs).toEqual([])
     // No schema, no default config: nothing to check keys against.
-    expect((await launch('bare', 'anything=1')).json.ok).toBe(true)
+    const bare = await launch('bare', 'anything=1')
+    expect(bare.json.ok, bare.stdout).toBe(true)
+    // Its wrapper writes into the directory until it ends: let it end before the directory goes.
+    await waitFor(async () => (await run(Show, bare.json.data.run_id)).json.data.run.status === 'completed', 'the bare run to complete')
   })
 })
