@@ -25,6 +25,8 @@ import Message from './commands/message.js'
 import Modify from './commands/modify.js'
 import Note from './commands/note.js'
 import Pause from './commands/pause.js'
+import RecipeList from './commands/recipe/list.js'
+import RecipeShow from './commands/recipe/show.js'
 import Resume from './commands/resume.js'
 import Runs from './commands/runs.js'
 import Samples from './commands/samples.js'
@@ -61,6 +63,8 @@ export const COMMANDS = {
   modify: Modify,
   note: Note,
   pause: Pause,
+  'recipe:list': RecipeList,
+  'recipe:show': RecipeShow,
   resume: Resume,
   runs: Runs,
   samples: Samples,

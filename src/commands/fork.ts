@@ -7,11 +7,12 @@ import {type ForkResult, forkRun} from '../lib/runs/fork.js'
 
 export default class Fork extends AutolabCommand<ForkResult> {
   static summary = 'Start a new run from another run\'s checkpoint, with changed config, in one atomic step.'
-  static description = `--step N forks from the checkpoint at exactly step N (--nearest: the latest at or before N). Without --step, a stopped run forks from its latest checkpoint and a running one is asked to save one after its next step (bounded by --timeout). Overrides are deep-merged into the parent's config in effect at the fork step (base_config_version). The checkpoint is hard-linked into the child's run directory (constant time whatever its size; --copy forces a copy) and made read-only. Any failure leaves no trace.`
+  static description = `--step N forks from the checkpoint at exactly step N (--nearest: the latest at or before N). Without --step, a stopped run forks from its latest checkpoint and a running one is asked to save one after its next step (bounded by --timeout). Overrides are checked against the schema the parent was launched with (UNKNOWN_CONFIG_KEY unless --allow-new-keys, INVALID_VALUE) before anything starts, then deep-merged into the parent's config in effect at the fork step (base_config_version). The checkpoint is hard-linked into the child's run directory (constant time whatever its size; --copy forces a copy) and made read-only. Any failure leaves no trace.`
   static examples = [
     '<%= config.bin %> fork r3 --step 4000 --set optimizer.lr=2e-6 --reason "plateau at 1e-7" --json',
     '<%= config.bin %> fork r3 --set learning_rate=0.05 --pause-parent --json',
     '<%= config.bin %> fork r3 --step 250 --nearest --patch changes.yaml --name wider --idempotency-key f-7 --json',
+    '<%= config.bin %> fork r3 --set warmup_steps=100 --allow-new-keys --json',
   ]
   static args = {run: runArg({required: true})}
   static flags = {
@@ -25,13 +26,14 @@ export default class Fork extends AutolabCommand<ForkResult> {
     'pause-parent': Flags.boolean({description: 'Pause the parent once the child runs.'}),
     copy: Flags.boolean({description: 'Copy the checkpoint instead of hard-linking it.'}),
     timeout: integerFlag({description: 'Seconds to wait for a running parent\'s fresh checkpoint.', default: 60, min: 1}),
+    'allow-new-keys': Flags.boolean({description: 'Accept config keys the parent\'s schema does not know (recorded in the decision log); values of known keys are still checked.'}),
     ...mutationFlags,
   }
 
   async execute(ctx: Ctx, {args, flags}: Parsed<typeof Fork>): Promise<ForkResult> {
     return forkRun(ctx, {
       run: args.run, step: flags.step, nearest: flags.nearest, sets: flags.set ?? [], patchFile: flags.patch, name: flags.name, host: flags.host,
-      pauseParent: flags['pause-parent'], copy: flags.copy, campaign: flags.campaign, timeoutSeconds: flags.timeout, reason: flags.reason, idempotencyKey: flags['idempotency-key'],
+      pauseParent: flags['pause-parent'], copy: flags.copy, campaign: flags.campaign, timeoutSeconds: flags.timeout, allowNewKeys: flags['allow-new-keys'], reason: flags.reason, idempotencyKey: flags['idempotency-key'],
     })
   }
 

@@ -6,11 +6,12 @@ import {type LaunchResult, launchRun} from '../lib/runs/launch.js'
 
 export default class Launch extends AutolabCommand<LaunchResult> {
   static summary = 'Start a training run from a recipe.'
-  static description = 'The config is the recipe\'s default, deep-merged with --config FILE, then with each --set (dotted keys; values parsed as JSON when they parse, else strings). Returns as soon as the process exists.'
+  static description = 'The config is the recipe\'s default, deep-merged with --config FILE, then with each --set (dotted keys; values parsed as JSON when they parse, else strings). It is checked against the recipe\'s schema and hot_params ranges before anything starts: an unknown key is UNKNOWN_CONFIG_KEY naming the nearest known keys (unless --allow-new-keys), a wrong type or an out-of-range value INVALID_VALUE (see `autolab recipe show R`). Returns as soon as the process exists.'
   static examples = [
     '<%= config.bin %> launch --recipe toy --reason "baseline"',
     '<%= config.bin %> launch --recipe toy --set learning_rate=0.05 --set task.modulus=11 --name lr05 --json',
     '<%= config.bin %> launch --recipe toy --config sweep.yaml --idempotency-key sweep-3 --json',
+    '<%= config.bin %> launch --recipe toy --set warmup_steps=100 --allow-new-keys --reason "the trainer takes warmup_steps; the recipe does not declare it yet" --json',
   ]
   static flags = {
     recipe: Flags.string({description: 'Recipe name from the project file.', required: true}),
@@ -19,13 +20,14 @@ export default class Launch extends AutolabCommand<LaunchResult> {
     name: Flags.string({description: 'A name to refer to the run by.'}),
     host: Flags.string({description: 'Host to run on.', default: 'local'}),
     queue: Flags.boolean({description: 'When the host has no free GPUs, queue the run (status queued; `tick` starts it) instead of failing with NO_CAPACITY.'}),
+    'allow-new-keys': Flags.boolean({description: 'Accept config keys the recipe\'s schema does not know (recorded in the decision log); values of known keys are still checked.'}),
     ...mutationFlags,
   }
 
   async execute(ctx: Ctx, {flags}: Parsed<typeof Launch>): Promise<LaunchResult> {
     return launchRun(ctx, {
       recipe: flags.recipe, configFile: flags.config, sets: flags.set ?? [], name: flags.name, host: flags.host,
-      queue: flags.queue, reason: flags.reason, idempotencyKey: flags['idempotency-key'],
+      queue: flags.queue, allowNewKeys: flags['allow-new-keys'], reason: flags.reason, idempotencyKey: flags['idempotency-key'],
     })
   }
 

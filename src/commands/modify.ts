@@ -6,7 +6,7 @@ import {type ModifyResult, modifyRun} from '../lib/runs/modify.js'
 
 export default class Modify extends AutolabCommand<ModifyResult> {
   static summary = 'Change hot-modifiable parameters of a running run, without restarting it.'
-  static description = 'Only the recipe\'s hot_params, within their ranges (PARAM_NOT_MODIFIABLE / PARAM_OUT_OF_RANGE otherwise). Writes a new config version and control.json version and returns status "pending"; the trainer\'s acknowledgement records the step the change took effect at (see `show`, and the modify_ack event). --wait blocks until then.'
+  static description = 'Only the recipe\'s hot_params (PARAM_NOT_MODIFIABLE otherwise; its suggested_action is a fork or, for a typo, the nearest key), of the schema\'s type (INVALID_VALUE otherwise), within the ranges of hot_params and the schema (PARAM_OUT_OF_RANGE otherwise). Writes a new config version and control.json version and returns status "pending"; the trainer\'s acknowledgement records the step the change took effect at (see `show`, and the modify_ack event). --wait blocks until then.'
   static examples = [
     '<%= config.bin %> modify r3 --set learning_rate=2e-6 --reason "loss spikes" --json',
     '<%= config.bin %> modify r3 --set beta=0.05 --set temperature=0.7 --wait --json',

@@ -24,6 +24,7 @@ export interface Guide {
 export const LOOP = [
   'campaign create NAME --goal … --criterion … --budget-gpu-hours H  (once; or campaign use NAME to pick one up)',
   'status / tree / log --since CURSOR  (a new session starts here: what runs, what was decided and why)',
+  'recipe show R  (the config keys you may --set, with types, ranges and defaults; hot params; metrics and which way is better)',
   'launch --recipe R --set k=v --reason "why"  → data.run_id',
   'wait --for anomaly,exit,message,step --run R --since CURSOR --timeout 600  → data.woken_by, data.events, data.cursor',
   'trend R --metric M --window N / samples R / history R --last N / compare A B --metric M  (reads: cheap, do them often)',
@@ -39,6 +40,7 @@ export const RULES = [
   'On a retryable error (exit 5, error.retryable true) retry the same command with the same --idempotency-key: it never acts twice.',
   'Keep the cursor from wait/log and pass it as --since: nothing that happens between two calls is missed.',
   'Hot-modify only what the recipe declares hot (PARAM_NOT_MODIFIABLE otherwise): fork with --set for anything else.',
+  'launch and fork check the config against the recipe\'s schema before anything starts: UNKNOWN_CONFIG_KEY names the nearest keys (a typo?), INVALID_VALUE the type or range wanted; --allow-new-keys only when the trainer really takes a key the recipe does not declare.',
   'Forking is cheap (hard links) and atomic: prefer a fork over restarting from scratch.',
   'Metric values are numbers or the strings "NaN", "Infinity", "-Infinity"; a non-finite value is also an anomaly event.',
   'When the budget is spent, launch/fork/resume fail with BUDGET_EXHAUSTED; kill, pause, note and finalize still work.',

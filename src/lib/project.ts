@@ -7,7 +7,9 @@ import {fileURLToPath} from 'node:url'
 import {parse as parseYaml} from 'yaml'
 import {DEFAULT_CONFIG as TOY_DEFAULT_CONFIG} from '../../examples/toy-rl/config.js'
 import {type JsonObject, checkConfigValue, isPlainObject, tooDeepError} from './config-merge.js'
+import {type ConfigSchema, inferSchema, isKnownKey, parseSchemaDeclaration, validateConfig, withHotParams} from './config-schema.js'
 import {readInputFile} from './input-file.js'
+import {parseEnv, parsePassEnv} from './recipe-env.js'
 import {AutolabError} from './output/errors.js'
 import {isSafeName, templateQuotingProblem, templateVariables} from './shell.js'
 
@@ -30,6 +32,35 @@ export interface Recipe {
   /** Observations summarise the last `trendWindow` points of each metric. */
   trendWindow: number
   stallSeconds: number
+  /**
+   * The config schema, resolved: declared (`schema:`) or inferred from `config`, hot params
+   * included; null when there is nothing to go by (no schema, empty config): no key is checked.
+   * Absent only on a recipe rebuilt from a run recorded before schemas existed: then it is
+   * inferred from the run's config.
+   */
+  schema?: ConfigSchema | null
+}
+
+export type MetricGoal = 'max' | 'min'
+
+export interface MetricDecl {
+  /** Which way is better; null: a metric worth showing with no better direction (entropy). */
+  goal: MetricGoal | null
+  description?: string
+}
+
+/** A recipe as the project file declares it: what runs keep (Recipe), and what only the project knows. */
+export interface ProjectRecipe extends Recipe {
+  schema: ConfigSchema | null
+  schemaSource: 'declared' | 'inferred' | 'none'
+  /** Declared metrics (by the name the trainer logs), with the direction that is better. */
+  metrics: Record<string, MetricDecl>
+  /** The metric that says which run is best; one of `metrics`, with a goal. */
+  primaryMetric: string | null
+  /** Environment variables set for the trainer; values may hold ${VAR} of autolab's environment (see expandEnvValue). */
+  env: Record<string, string>
+  /** Names of autolab's environment variables passed on to the trainer. */
+  passEnv: string[]
 }
 
 export interface HostDecl {
@@ -42,13 +73,16 @@ export interface Project {
   /** Absolute path of the file, or null for the embedded default. */
   file: string | null
   dir: string
-  recipes: Record<string, Recipe>
+  recipes: Record<string, ProjectRecipe>
   hosts: Record<string, HostDecl>
 }
 
 export const TEMPLATE_VARIABLES = ['node', 'examples', 'project_dir', 'run_dir', 'config'] as const
 
 export const CADENCE_BOUNDS = {observation: {min: 1, max: 100_000}, sample: {min: 1, max: 1_000_000}} as const
+
+/** What a recipe passes on from autolab's environment unless it says `pass_env:`. */
+export const DEFAULT_PASS_ENV = ['PATH', 'HOME', 'VIRTUAL_ENV', 'CONDA_PREFIX', 'PYTHONPATH', 'LD_LIBRARY_PATH', 'HF_HOME'] as const
 
 /** The package root (where package.json is), found from this module's location. */
 export function packageRoot(): string {
@@ -77,11 +111,45 @@ recipes:
     # Node binary and autolab's compiled examples directory; every value is shell-quoted.
     command: "{node} {examples}/toy-rl/train.js"
     gpus: 0
-    # Parameters \`autolab modify\` may change in flight, with their allowed ranges.
+    # Parameters \`autolab modify\` may change in flight, with their allowed ranges (also
+    # enforced at launch and fork).
     hot_params:
       learning_rate: {min: 0, max: 100000}
       beta: {min: 0, max: 100}
       temperature: {min: 0.01, max: 100}
+    # The config keys the trainer takes (dotted), checked at launch and fork before anything
+    # starts: type (number, integer, string, boolean, object, array), min/max, enum, nullable.
+    # Without a schema it is inferred from \`config\` (each value's JSON type).
+    schema:
+      learning_rate: {type: number, min: 0, description: "Adam step size. Good 0.02-0.1; <= 1e-4 stays at chance; >= ~100 diverges to NaN"}
+      beta: {type: number, min: 0, description: "weight of KL(policy || initial policy) in the loss"}
+      temperature: {type: number, min: 0.01, description: "sampling temperature (also for log-probs and KL)"}
+      group_size: {type: integer, min: 2, max: 4096, description: "completions per prompt: the group for advantages"}
+      batch_size: {type: integer, min: 1, max: 65536, description: "prompts per step"}
+      seed: {type: number, description: "PRNG seed"}
+      max_steps: {type: integer, min: 0, description: "steps to train, then a final checkpoint and exit 0"}
+      save_every: {type: integer, min: 0, description: "checkpoint every N steps (0 = never)"}
+      step_time_ms: {type: number, min: 0, max: 3600000, description: "sleep after each step, to imitate a slower trainer"}
+      init_scale: {type: number, min: 0, max: 100, description: "standard deviation of the initial logits"}
+      task: {type: object, description: "the synthetic task: (a + b) mod modulus"}
+      task.kind: {type: string, enum: [modular_addition]}
+      task.modulus: {type: integer, min: 2, max: 64}
+      exit_code_at: {type: object, nullable: true, description: "testing knob: {step: N, code: C} exits with code C after step N"}
+      exit_code_at.step: {type: integer, min: 0}
+      exit_code_at.code: {type: integer, min: 0, max: 255}
+    # What the trainer logs, and which way is better; primary_metric says which run is best.
+    metrics:
+      reward: {goal: max, description: "mean sampled reward (1 = every completion right)"}
+      accuracy: {goal: max, description: "greedy accuracy over all prompts"}
+      loss: {goal: min}
+      kl: {goal: null, description: "KL to the initial policy; grows as the policy moves"}
+      entropy: {goal: null, description: "entropy of the sampling policy"}
+    primary_metric: reward
+    # The trainer's environment: \`env\` sets variables (\${VAR} reads autolab's environment);
+    # \`pass_env\` lists autolab's variables passed on (default: PATH HOME VIRTUAL_ENV
+    # CONDA_PREFIX PYTHONPATH LD_LIBRARY_PATH HF_HOME). AUTOLAB_* and CUDA_VISIBLE_DEVICES are autolab's.
+    # env: {OMP_NUM_THREADS: "1", DATA_DIR: "\${HOME}/data"}
+    # pass_env: [PATH, HOME, WANDB_API_KEY]
     observation_cadence: 10
     sample_cadence: 50
     trend_window: 20
@@ -114,7 +182,7 @@ export function parseProject(text: string, file: string | null): Project {
   if (!isPlainObject(doc)) bad('(top level)', 'must be a mapping with `recipes:`')
   const top = doc as JsonObject
   const dir = file ? dirname(file) : process.cwd()
-  const recipes: Record<string, Recipe> = {}
+  const recipes: Record<string, ProjectRecipe> = {}
   if (!isPlainObject(top.recipes)) bad('recipes', 'must be a mapping of recipe name to recipe')
   for (const [name, raw] of Object.entries(top.recipes as JsonObject)) {
     const field = `recipes.${name}`
@@ -156,6 +224,13 @@ export function parseProject(text: string, file: string | null): Project {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) bad(`${field}.${key}`, `must be an integer in [${min}, ${max}]`)
       return v as number
     }
+    const {schema, schemaSource} = recipeSchema(r.schema, config, hotParams, field, bad)
+    const metrics = parseMetrics(r.metrics, `${field}.metrics`, bad)
+    if (r.primary_metric !== undefined && r.primary_metric !== null) {
+      const primary = r.primary_metric
+      if (typeof primary !== 'string' || !Object.hasOwn(metrics, primary)) bad(`${field}.primary_metric`, `must be one of the declared metrics (${Object.keys(metrics).join(', ') || 'none declared'})`)
+      if (metrics[primary as string].goal === null) bad(`${field}.primary_metric`, `${primary as string} has no goal: give it goal: max or goal: min`)
+    }
     recipes[name] = {
       name,
       command: r.command as string,
@@ -166,6 +241,12 @@ export function parseProject(text: string, file: string | null): Project {
       sampleCadence: int('sample_cadence', 50, CADENCE_BOUNDS.sample.min, CADENCE_BOUNDS.sample.max),
       trendWindow: int('trend_window', 20, 2, 10_000),
       stallSeconds: int('stall_seconds', 300, 1, 7 * 86_400),
+      schema,
+      schemaSource,
+      metrics,
+      primaryMetric: (r.primary_metric as string | undefined) ?? null,
+      env: parseEnv(r.env, `${field}.env`, bad),
+      passEnv: parsePassEnv(r.pass_env, `${field}.pass_env`, DEFAULT_PASS_ENV, bad),
     }
   }
   const hosts: Record<string, HostDecl> = {}
@@ -187,7 +268,51 @@ export function parseProject(text: string, file: string | null): Project {
   return {file, dir, recipes, hosts}
 }
 
-export function getRecipe(project: Project, name: string): Recipe {
+type Bad = (field: string, why: string) => never
+
+/**
+ * The recipe's resolved schema: the declared one (which the default config and the hot params
+ * must fit), or one inferred from the default config; hot params are always known keys.
+ */
+function recipeSchema(raw: unknown, config: JsonObject, hotParams: Record<string, ParamRange>, field: string, bad: Bad): Pick<ProjectRecipe, 'schema' | 'schemaSource'> {
+  const declared = raw !== undefined && raw !== null
+  const schema = declared
+    ? parseSchemaDeclaration(raw, (key, why) => bad(key ? `${field}.schema.${key}` : `${field}.schema`, why))
+    : withHotParams(inferSchema(config), hotParams)
+  for (const [param, range] of Object.entries(hotParams)) {
+    if (!isKnownKey(schema, param)) bad(`${field}.hot_params.${param}`, 'is not a key of the recipe\'s schema')
+    const type = schema?.[param]?.type
+    if ((range.min !== undefined || range.max !== undefined) && type !== undefined && type !== 'number' && type !== 'integer') {
+      bad(`${field}.hot_params.${param}`, `has a range but the schema says ${type}`)
+    }
+  }
+  // A default the schema (or a hot range) refuses would make every launch fail.
+  const [problem] = validateConfig(config, schema, {hotParams})
+  if (problem) bad(`${field}.config.${problem.key}`, `${problem.message} (the default config must fit the recipe's schema and hot_params)`)
+  return {schema, schemaSource: declared ? 'declared' : schema === null ? 'none' : 'inferred'}
+}
+
+const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype'])
+
+function parseMetrics(raw: unknown, field: string, bad: Bad): Record<string, MetricDecl> {
+  if (raw === undefined || raw === null) return {}
+  if (!isPlainObject(raw)) bad(field, 'must be a mapping of metric name to {goal: max | min, description}')
+  const metrics: Record<string, MetricDecl> = {}
+  for (const [metric, decl] of Object.entries(raw as JsonObject)) {
+    const f = `${field}.${metric}`
+    // The names trainers may log (the telemetry contract's metric keys).
+    if (metric.length === 0 || metric.length > 200 || FORBIDDEN_NAMES.has(metric)) bad(f, 'metric names are 1-200 characters (not __proto__, constructor or prototype)')
+    if (decl !== null && !isPlainObject(decl)) bad(f, 'must be a mapping such as {goal: max}')
+    const d = (decl ?? {}) as JsonObject
+    for (const key of Object.keys(d)) if (key !== 'goal' && key !== 'description') bad(`${f}.${key}`, 'unknown field; known: goal, description')
+    if (d.goal !== undefined && d.goal !== null && d.goal !== 'max' && d.goal !== 'min') bad(`${f}.goal`, 'must be max or min (or null: no better direction)')
+    if (d.description !== undefined && typeof d.description !== 'string') bad(`${f}.description`, 'must be a string')
+    metrics[metric] = {goal: (d.goal as MetricGoal | undefined) ?? null, ...(d.description === undefined ? {} : {description: d.description as string})}
+  }
+  return metrics
+}
+
+export function getRecipe(project: Project, name: string): ProjectRecipe {
   const recipe = project.recipes[name]
   if (!recipe) {
     throw new AutolabError('RECIPE_NOT_FOUND', `No recipe "${name}" in ${project.file ?? 'the embedded default project'}.`, {

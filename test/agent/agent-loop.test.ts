@@ -91,7 +91,7 @@ describe('an agent runs a campaign through the CLI alone', () => {
     // The waiter must be waiting before the run starts: it counts only new events.
     await waitFor(() => cli(['log', '--store', scratch.store]).json !== null, 'the scratch.store')
     const started = Date.now()
-    const run = act('launch', '--recipe', 'toy', '--set', 'learning_rate=1000000', '--set', 'step_time_ms=20', '--set', 'max_steps=100000')
+    const run = act('launch', '--recipe', 'toy', '--set', 'learning_rate=10000', '--set', 'step_time_ms=20', '--set', 'max_steps=100000')
     const woke: CliResult = await waiting
     expect(woke.json.data.woken_by).toBe('anomaly')
     const anomaly = woke.json.data.events[0]

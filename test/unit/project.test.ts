@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest'
-import {exampleProjectYaml, getRecipe, parseProject} from '../../src/lib/project.js'
+import {DEFAULT_PASS_ENV, exampleProjectYaml, getRecipe, parseProject} from '../../src/lib/project.js'
+import {expandEnvValue} from '../../src/lib/recipe-env.js'
 
 const parseError = (text: string) => {
   try {
@@ -30,6 +31,30 @@ describe('project file', () => {
     ['recipes: [1]', 'recipes'],
     ['hosts: {gpu1: {kind: ssh}}\nrecipes: {}', 'hosts.gpu1.kind'],
     ['hosts: {local: {gpus: [{}]}}\nrecipes: {}', 'hosts.local.gpus'],
+    ['recipes: {toy: {command: x, schema: [1]}}', 'recipes.toy.schema'],
+    ['recipes: {toy: {command: x, schema: {lr: {type: float}}}}', 'recipes.toy.schema.lr.type'],
+    ['recipes: {toy: {command: x, schema: {lr: {type: number, min: 2, max: 1}}}}', 'recipes.toy.schema.lr'],
+    ['recipes: {toy: {command: x, schema: {lr: {type: number}}, config: {lr: fast}}}', 'recipes.toy.config.lr'],
+    ['recipes: {toy: {command: x, schema: {lr: {type: number}}, config: {lr: 1, seed: 0}}}', 'recipes.toy.config.seed'],
+    ['recipes: {toy: {command: x, schema: {lr: {type: number}}, hot_params: {beta: {min: 0}}}}', 'recipes.toy.hot_params.beta'],
+    ['recipes: {toy: {command: x, schema: {mode: {type: string}}, hot_params: {mode: {min: 0}}}}', 'recipes.toy.hot_params.mode'],
+    ['recipes: {toy: {command: x, hot_params: {lr: {max: 1}}, config: {lr: 5}}}', 'recipes.toy.config.lr'],
+    ['recipes: {toy: {command: x, metrics: [reward]}}', 'recipes.toy.metrics'],
+    ['recipes: {toy: {command: x, metrics: {reward: {goal: up}}}}', 'recipes.toy.metrics.reward.goal'],
+    ['recipes: {toy: {command: x, metrics: {reward: {goal: max, better: up}}}}', 'recipes.toy.metrics.reward.better'],
+    ['recipes: {toy: {command: x, metrics: {reward: max}}}', 'recipes.toy.metrics.reward'],
+    ['recipes: {toy: {command: x, metrics: {reward: {goal: max}}, primary_metric: loss}}', 'recipes.toy.primary_metric'],
+    ['recipes: {toy: {command: x, metrics: {entropy: {goal: null}}, primary_metric: entropy}}', 'recipes.toy.primary_metric'],
+    ['recipes: {toy: {command: x, env: [A]}}', 'recipes.toy.env'],
+    ['recipes: {toy: {command: x, env: {1A: x}}}', 'recipes.toy.env.1A'],
+    ['recipes: {toy: {command: x, env: {AUTOLAB_RUN_ID: x}}}', 'recipes.toy.env.AUTOLAB_RUN_ID'],
+    ['recipes: {toy: {command: x, env: {CUDA_VISIBLE_DEVICES: "0"}}}', 'recipes.toy.env.CUDA_VISIBLE_DEVICES'],
+    ['recipes: {toy: {command: x, env: {A: {b: 1}}}}', 'recipes.toy.env.A'],
+    ['recipes: {toy: {command: x, env: {A: "${1x}"}}}', 'recipes.toy.env.A'],
+    ['recipes: {toy: {command: x, env: {A: "${HOME"}}}', 'recipes.toy.env.A'],
+    ['recipes: {toy: {command: x, pass_env: PATH}}', 'recipes.toy.pass_env'],
+    ['recipes: {toy: {command: x, pass_env: [PATH, AUTOLAB_STORE]}}', 'recipes.toy.pass_env[1]'],
+    ['recipes: {toy: {command: x, pass_env: [PATH, "A-B"]}}', 'recipes.toy.pass_env[1]'],
   ])('%s → INVALID_CONFIG naming %s', (text, field) => {
     const error = parseError(text)
     expect(error.code).toBe('INVALID_CONFIG')
@@ -63,5 +88,36 @@ describe('project file', () => {
   it('an unknown recipe is RECIPE_NOT_FOUND listing the available ones', () => {
     const project = parseProject(exampleProjectYaml(), null)
     expect(() => getRecipe(project, 'grpo')).toThrow(expect.objectContaining({code: 'RECIPE_NOT_FOUND', details: {recipe: 'grpo', available: ['toy']}}))
+  })
+
+  it('metrics, primary_metric, env and pass_env are parsed; pass_env has a default', () => {
+    const project = parseProject([
+      'recipes:',
+      '  a:',
+      '    command: x',
+      '    metrics: {reward: {goal: max, description: mean reward}, loss: {goal: min}, entropy: null}',
+      '    primary_metric: reward',
+      '    env: {OMP_NUM_THREADS: 4, DATA: "${HOME}/data", PRICE: "$5", ON: true}',
+      '    pass_env: [PATH, WANDB_API_KEY, PATH]',
+      '  b:',
+      '    command: x',
+    ].join('\n'), '/p/autolab.yaml')
+    expect(project.recipes.a).toMatchObject({
+      metrics: {reward: {goal: 'max', description: 'mean reward'}, loss: {goal: 'min'}, entropy: {goal: null}},
+      primaryMetric: 'reward',
+      env: {OMP_NUM_THREADS: '4', DATA: '${HOME}/data', PRICE: '$5', ON: 'true'},
+      passEnv: ['PATH', 'WANDB_API_KEY'],
+    })
+    expect(project.recipes.b).toMatchObject({metrics: {}, primaryMetric: null, env: {}, passEnv: [...DEFAULT_PASS_ENV], schema: null, schemaSource: 'none'})
+  })
+
+  it('a recipe without schema: infers one from its default config, hot params included', () => {
+    const recipe = parseProject('recipes: {a: {command: x, config: {lr: 0.1, task: {n: 3}}, hot_params: {beta: {min: 0}}}}', '/p/autolab.yaml').recipes.a
+    expect(recipe.schemaSource).toBe('inferred')
+    expect(recipe.schema).toEqual({lr: {type: 'number'}, 'task.n': {type: 'number'}, beta: {type: 'number'}})
+  })
+
+  it('${VAR} in env values expands from an environment, unset ones listed', () => {
+    expect(expandEnvValue('${HOME}/data:${NOPE}:$PLAIN', {HOME: '/h'})).toEqual({value: '/h/data::$PLAIN', missing: ['NOPE']})
   })
 })

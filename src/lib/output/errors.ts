@@ -32,7 +32,7 @@ export const ERROR_CODES = {
   NAME_TAKEN: {exit: EXIT.conflict, retryable: false, summary: 'A run of the campaign already has that name.', action: 'Pick another --name (the holder is in details).'},
   CONFLICT: {exit: EXIT.conflict, retryable: false, summary: 'The idempotency key was used with different arguments, or another process changed the run first.', action: 'Use a new idempotency key, or re-read the run and retry.'},
   RUN_NOT_FORKABLE: {exit: EXIT.conflict, retryable: false, summary: 'The run cannot be forked.', action: 'Fork from a run that has checkpoints.'},
-  PARAM_NOT_MODIFIABLE: {exit: EXIT.invalid, retryable: false, summary: 'The parameter cannot be changed while the run is in flight.', action: 'Fork the run with --set instead.'},
+  PARAM_NOT_MODIFIABLE: {exit: EXIT.invalid, retryable: false, summary: 'The parameter cannot be changed while the run is in flight.', action: 'Fork the run with --set instead (a valid value; for a typo, use the key in details.nearest).'},
   PARAM_OUT_OF_RANGE: {exit: EXIT.invalid, retryable: false, summary: 'The value is outside the range the recipe allows.', action: 'Pick a value within the range given in details.'},
   NO_CAPACITY: {exit: EXIT.transient, retryable: true, summary: 'Not enough free GPUs on the host.', action: 'Wait for a run to finish, or kill one.'},
   HOST_UNREACHABLE: {exit: EXIT.transient, retryable: true, summary: 'The host could not be reached.', action: 'Retry later; check the host is up and reachable.'},

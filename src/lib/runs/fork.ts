@@ -15,6 +15,7 @@ import {readConfigFile} from '../project.js'
 import {safeName} from '../shell.js'
 import type {CheckpointRow, RunRow} from '../store/schema.js'
 import {checkpointAt, latestCheckpoint, noCheckpoint} from './checkpoints.js'
+import {checkForkConfig} from './config-check.js'
 import {updateControl} from './control.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, stepDone} from './journal.js'
 import {type PauseResult, pauseRun} from './pause.js'
@@ -40,6 +41,8 @@ export interface ForkOptions {
   campaign?: string
   /** How long to wait for a running parent's fresh checkpoint. */
   timeoutSeconds?: number
+  /** Accept config keys the parent's schema does not know. */
+  allowNewKeys?: boolean
 }
 
 export interface ForkResult {
@@ -79,10 +82,11 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
   }
   const patch = options.patchFile ? readConfigFile(options.patchFile) : {}
   const config = applySets(deepMerge(getConfigBody(store, parent.config_id), patch), options.sets ?? [])
+  checkForkConfig(store, parent, config, {allowNewKeys: options.allowNewKeys})
   // The request, not the config it resolves to: the parent's config may change between retries.
   const hash = argsHash('fork', {
     parent: parent.run_id, step: options.step ?? null, nearest: options.nearest ?? false, sets: options.sets ?? [], patch, name: options.name ?? null,
-    host: hostId, pause_parent: options.pauseParent ?? false, copy: options.copy ?? false, campaign: options.campaign ?? null,
+    host: hostId, pause_parent: options.pauseParent ?? false, copy: options.copy ?? false, campaign: options.campaign ?? null, allow_new_keys: options.allowNewKeys ?? false,
   })
   // A retry must not ask the parent for another checkpoint: look the key up first.
   const early = store.write(() => checkIdempotency<ForkResult>(store, options.idempotencyKey, 'fork', hash))
@@ -140,7 +144,7 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
       commitOperation(store, op, forked, ctx.now())
       recordEvent(store, {
         kind: 'fork', time: ctx.now(), actor: ctx.actor, runId, reason: options.reason ?? null,
-        args: {parent_run_id: parent.run_id, campaign: options.campaign ?? null, step: options.step ?? null, nearest: options.nearest ?? false, sets: options.sets ?? [], patch_file: options.patchFile ?? null, name: options.name ?? null, copy: options.copy ?? false},
+        args: {parent_run_id: parent.run_id, campaign: options.campaign ?? null, step: options.step ?? null, nearest: options.nearest ?? false, sets: options.sets ?? [], patch_file: options.patchFile ?? null, name: options.name ?? null, copy: options.copy ?? false, allow_new_keys: options.allowNewKeys ?? false},
         result: {run_id: runId, fork_step: source.step, base_config_version: base.version, config_id: row.config_id, materialized: materialized.method, pid},
       })
       return forked

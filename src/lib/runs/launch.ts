@@ -14,6 +14,7 @@ import type {Store} from '../store/open.js'
 import {LOCAL_HOST} from '../store/seed.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, type Operation, stepDone} from './journal.js'
 import {allocateGpus} from './capacity.js'
+import {checkLaunchConfig} from './config-check.js'
 import {getConfigBody, runView, type RunView, getRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
 import {createRunDir, insertRun, liveTwin, recipeOfRun, startRunProcess, twinWarning} from './start.js'
@@ -30,6 +31,8 @@ export interface LaunchOptions {
   campaign?: string
   /** Queue the run when the host has no free GPUs (tick starts it) instead of NO_CAPACITY. */
   queue?: boolean
+  /** Accept config keys the recipe's schema does not know. */
+  allowNewKeys?: boolean
 }
 
 export interface LaunchResult {
@@ -62,6 +65,7 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
   const hostId = options.host ?? LOCAL_HOST
   if (options.name !== undefined) safeName('run name', options.name)
   const config = resolveLaunchConfig(recipe, options.configFile, options.sets ?? [])
+  checkLaunchConfig(recipe, config, {allowNewKeys: options.allowNewKeys})
   const hash = argsHash('launch', {recipe: recipe.name, config, name: options.name ?? null, host: hostId, campaign: options.campaign ?? null})
   const executor = ctx.executor(hostId)
   const existingRunDirs = await executor.listRunDirs()
@@ -122,7 +126,7 @@ async function spawnAndCommit(ctx: Ctx, op: Operation, runId: string, config: Js
 }
 
 function launchArgs(options: LaunchOptions, recipe: string, hostId: string): Record<string, unknown> {
-  return {recipe, sets: options.sets ?? [], config_file: options.configFile ?? null, name: options.name ?? null, host: hostId, queue: options.queue ?? false}
+  return {recipe, sets: options.sets ?? [], config_file: options.configFile ?? null, name: options.name ?? null, host: hostId, queue: options.queue ?? false, allow_new_keys: options.allowNewKeys ?? false}
 }
 
 /**

@@ -7,8 +7,11 @@ import {applySets, isPlainObject, parseSet} from '../config-merge.js'
 import {campaignForMutation} from '../campaigns.js'
 import type {Ctx} from '../context.js'
 import {recordEvent} from '../events.js'
+import {type ConfigSchema, effectiveSpec, expectedPhrase, isKnownKey, nearestKeys, valueProblem} from '../config-schema.js'
 import {AutolabError} from '../output/errors.js'
-import {CADENCE_BOUNDS} from '../project.js'
+import {CADENCE_BOUNDS, type ParamRange} from '../project.js'
+import {shellQuote} from '../shell.js'
+import type {RunRow} from '../store/schema.js'
 import {updateControl} from './control.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, stepDone} from './journal.js'
 import {syncUntil} from './process-control.js'
@@ -16,6 +19,7 @@ import {getConfigBody, getRun, resolveRun} from './queries.js'
 import {type ModifyUndo, rollbackOperation} from './rollback.js'
 import {parseControl} from './run-files.js'
 import {runRecipeSpec, saveConfig} from './start.js'
+import {schemaOfRun} from './config-check.js'
 import {isTerminal} from './state-machine.js'
 
 export interface ModifyOptions {
@@ -48,27 +52,11 @@ export async function modifyRun(ctx: Ctx, options: ModifyOptions): Promise<Modif
   const target = resolveRun(store, options.run)
   if (options.sets.length === 0) throw new AutolabError('INVALID_ARGUMENT', 'Nothing to modify: give at least one --set key=value.')
   const spec = runRecipeSpec(target.recipe_spec)
+  const schema = schemaOfRun(store, target)
   const overrides: Record<string, unknown> = {}
   for (const assignment of options.sets) {
     const {key, value} = parseSet(assignment)
-    const range = spec.hot_params[key]
-    if (range === undefined) {
-      throw new AutolabError('PARAM_NOT_MODIFIABLE', `${key} is not hot-modifiable in recipe ${target.recipe} (hot: ${Object.keys(spec.hot_params).join(', ') || 'none'}).`, {
-        details: {param: key, hot_params: Object.keys(spec.hot_params)},
-        suggestedAction: `Fork the run with the new value: autolab fork ${target.run_id} --set ${assignment}`,
-      })
-    }
-    if (range.min !== undefined || range.max !== undefined) {
-      if (typeof value !== 'number' || !Number.isFinite(value)) {
-        throw new AutolabError('PARAM_OUT_OF_RANGE', `${key} must be a number in [${range.min ?? '-∞'}, ${range.max ?? '∞'}]; got ${JSON.stringify(value)}.`, {details: {param: key, value, ...range}})
-      }
-      if ((range.min !== undefined && value < range.min) || (range.max !== undefined && value > range.max)) {
-        throw new AutolabError('PARAM_OUT_OF_RANGE', `${key}=${value} is outside [${range.min ?? '-∞'}, ${range.max ?? '∞'}].`, {
-          details: {param: key, value, ...range},
-          suggestedAction: `Pick a value within [${range.min ?? '-∞'}, ${range.max ?? '∞'}], or fork with --set to go beyond the recipe's range.`,
-        })
-      }
-    }
+    checkHotValue(target, spec.hot_params, schema, key, value)
     overrides[key] = value
   }
   const hash = argsHash('modify', {run: target.run_id, overrides})
@@ -120,6 +108,63 @@ export async function modifyRun(ctx: Ctx, options: ModifyOptions): Promise<Modif
     ctx.warnings.push(`run ${target.run_id} did not acknowledge the change within ${timeoutMs / 1000} s; it is still pending`)
   }
   return result
+}
+
+/**
+ * A hot value: a key of hot_params (PARAM_NOT_MODIFIABLE), of the schema's type (INVALID_VALUE),
+ * within the range of both the schema and hot_params (PARAM_OUT_OF_RANGE).
+ */
+function checkHotValue(run: RunRow, hotParams: Record<string, ParamRange>, schema: ConfigSchema | null, key: string, value: unknown): void {
+  const range = hotParams[key]
+  if (range === undefined) throw notModifiable(run, hotParams, schema, key, value)
+  const spec = effectiveSpec(schema, key, range) ?? {}
+  const expected = expectedPhrase(spec)
+  const wrongType = valueProblem(key, {...spec, min: undefined, max: undefined}, value)
+  if (wrongType) {
+    throw new AutolabError('INVALID_VALUE', wrongType.message, {
+      details: {param: key, key, expected, given: wrongType.given},
+      suggestedAction: `Give ${key} ${expected}: autolab modify ${run.run_id} --set ${key}=<value>`,
+    })
+  }
+  if (valueProblem(key, spec, value)) {
+    const bounds = `[${spec.min ?? '-∞'}, ${spec.max ?? '∞'}]`
+    throw new AutolabError('PARAM_OUT_OF_RANGE', `${key}=${JSON.stringify(value)} is outside ${bounds}.`, {
+      details: {param: key, value, min: spec.min, max: spec.max},
+      // Not a fork: launch and fork hold the config to the same ranges.
+      suggestedAction: `Pick a value of ${key} within ${bounds}; the range is the recipe's (hot_params and schema).`,
+    })
+  }
+}
+
+/**
+ * PARAM_NOT_MODIFIABLE, with a next step that would itself succeed: the nearest hot key for a
+ * typo, a fork for a known key with a valid value, never a command carrying the bad key.
+ */
+function notModifiable(run: RunRow, hotParams: Record<string, ParamRange>, schema: ConfigSchema | null, key: string, value: unknown): AutolabError {
+  const hot = Object.keys(hotParams)
+  const known = isKnownKey(schema, key)
+  const nearest = known || schema === null ? [] : nearestKeys(schema, key)
+  const setting = (k: string) => `--set ${shellQuote(`${k}=${typeof value === 'string' ? value : JSON.stringify(value)}`)}`
+  const validFor = (k: string) => valueProblem(k, effectiveSpec(schema, k, hotParams[k]) ?? {}, value) === null
+  const expectedOf = (k: string) => expectedPhrase(effectiveSpec(schema, k, hotParams[k]) ?? {})
+  let action: string
+  if (known) {
+    action = validFor(key)
+      ? `${key} changes only in a new run: autolab fork ${run.run_id} ${setting(key)}`
+      : `${key} changes only in a new run, and needs ${expectedOf(key)}: autolab fork ${run.run_id} --set ${key}=<value>`
+  } else if (nearest.length > 0) {
+    const best = nearest[0]
+    const verb = best in hotParams ? 'modify' : 'fork'
+    action = validFor(best)
+      ? `\`${key}\` is not a config key of recipe ${run.recipe}; did you mean \`${best}\`? autolab ${verb} ${run.run_id} ${setting(best)}`
+      : `\`${key}\` is not a config key of recipe ${run.recipe}; did you mean \`${best}\` (${expectedOf(best)})? autolab ${verb} ${run.run_id} --set ${best}=<value>`
+  } else {
+    action = `\`${key}\` is not a config key of recipe ${run.recipe} (its keys: \`autolab recipe show ${run.recipe} --json\`; hot: ${hot.join(', ') || 'none'}). If the trainer really takes it: autolab fork ${run.run_id} ${setting(key)} --allow-new-keys`
+  }
+  return new AutolabError('PARAM_NOT_MODIFIABLE', `${key} is not hot-modifiable in recipe ${run.recipe} (hot: ${hot.join(', ') || 'none'})${known ? '' : `; it is not one of its config keys either${nearest.length ? ` (nearest: ${nearest.join(', ')})` : ''}`}.`, {
+    details: {param: key, hot_params: hot, known_key: known, nearest},
+    suggestedAction: action,
+  })
 }
 
 function effectiveStep(ctx: Ctx, runId: string, version: number): number | null {

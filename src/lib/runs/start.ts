@@ -2,6 +2,7 @@
 // transaction) and starting a run's process from its stored recipe.
 import type {JsonObject} from '../config-merge.js'
 import {canonicalJson, sha256} from '../config-merge.js'
+import type {ConfigSchema} from '../config-schema.js'
 import type {Ctx} from '../context.js'
 import {type Recipe, packageRoot} from '../project.js'
 import {expandTemplate} from '../shell.js'
@@ -20,6 +21,8 @@ export interface RecipeSpec {
   hot_params: Recipe['hotParams']
   /** Where the project file was: the {project_dir} placeholder. */
   project_dir: string
+  /** The recipe's resolved config schema (null: none); absent in runs from before schemas, which infer it from their config. */
+  schema?: ConfigSchema | null
 }
 
 export function runRecipeSpec(recipeSpecJson: string): RecipeSpec {
@@ -30,7 +33,7 @@ export function runRecipeSpec(recipeSpecJson: string): RecipeSpec {
 export function recipeOfRun(run: RunRow): Recipe & {projectDir: string} {
   const spec = runRecipeSpec(run.recipe_spec)
   return {
-    name: run.recipe, command: spec.command, config: {}, gpus: spec.gpus, hotParams: spec.hot_params, projectDir: spec.project_dir,
+    name: run.recipe, command: spec.command, config: {}, gpus: spec.gpus, hotParams: spec.hot_params, projectDir: spec.project_dir, schema: spec.schema,
     observationCadence: run.observation_cadence, sampleCadence: run.sample_cadence, trendWindow: run.trend_window, stallSeconds: run.stall_seconds,
   }
 }
@@ -105,7 +108,7 @@ export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string
   const runId = `r${seq}`
   store.run(store.db.insertInto('runs').values({
     seq, run_id: runId, name: spec.name ?? null, campaign_id: spec.campaignId, parent_run_id: spec.parentRunId ?? null,
-    fork_step: spec.forkStep ?? null, host_id: spec.hostId, recipe: recipe.name, recipe_spec: JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir} satisfies RecipeSpec),
+    fork_step: spec.forkStep ?? null, host_id: spec.hostId, recipe: recipe.name, recipe_spec: JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir, schema: recipe.schema} satisfies RecipeSpec),
     gpus: JSON.stringify(gpus), config_id: configId, status, pid: null, exit_code: null, error: null,
     step: spec.forkStep ?? null, run_dir: spec.runDir(runId),
     observation_cadence: recipe.observationCadence, sample_cadence: recipe.sampleCadence,
