@@ -25,7 +25,9 @@ export function writeExport(ctx: Ctx, campaign: CampaignView, write: Write): voi
   write(`,"tree":${toJson(buildTree(store, {campaign: id, metric: 'reward'}))}`)
   section(write, 'runs', store.prepare('SELECT * FROM runs WHERE campaign_id = ? ORDER BY seq').iterate(id) as Iterable<RunRow>, (run) => {
     const versions = store.all(store.db.selectFrom('run_configs').select(['version', 'config_id', 'effective_step', 'control_version', 'created_at']).where('run_id', '=', run.run_id).orderBy('version'))
-    return toJson({...runView(run), recipe_spec: JSON.parse(run.recipe_spec), config_versions: versions, gpu_seconds: run.gpu_seconds})
+    // The trainer's environment may hold secrets (pass_env: [WANDB_API_KEY]): its names only.
+    const {env, ...recipeSpec} = JSON.parse(run.recipe_spec) as {env?: Record<string, string>}
+    return toJson({...runView(run), recipe_spec: {...recipeSpec, env_names: env ? Object.keys(env).sort() : null}, config_versions: versions, gpu_seconds: run.gpu_seconds})
   })
   section(write, 'configs', store.prepare(`SELECT DISTINCT c.config_id, c.body FROM configs c JOIN run_configs rc ON rc.config_id = c.config_id WHERE rc.run_id IN (${runIds}) ORDER BY c.config_id`).iterate(id) as Iterable<{config_id: string; body: string}>,
     (c) => `{"config_id":${JSON.stringify(c.config_id)},"config":${c.body}}`)

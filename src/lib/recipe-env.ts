@@ -63,3 +63,28 @@ export function expandEnvValue(value: string, environment: Record<string, string
   })
   return {value: expanded, missing}
 }
+
+/**
+ * The environment a run's trainer gets, captured once at launch from autolab's own: the
+ * `pass_env` names that are set, the recipe's `env` expanded, and autolab's own AUTOLAB_*
+ * variables. Stored with the run, so a run started later (a queued run by cron's tick, a
+ * resume) gets the environment of its launch, not of whoever starts it. The contract's
+ * variables are added by command.sh on top.
+ */
+export function captureTrainerEnv(recipe: {env: Record<string, string>; passEnv: readonly string[]}, environment: Record<string, string | undefined>): {env: Record<string, string>; missing: string[]} {
+  const env: Record<string, string> = {}
+  const missing: string[] = []
+  for (const [name, value] of Object.entries(environment)) {
+    if (name.startsWith('AUTOLAB_') && value !== undefined) env[name] = value
+  }
+  for (const name of recipe.passEnv) {
+    const value = environment[name]
+    if (value !== undefined) env[name] = value
+  }
+  for (const [name, template] of Object.entries(recipe.env)) {
+    const expanded = expandEnvValue(template, environment)
+    env[name] = expanded.value
+    missing.push(...expanded.missing.map((ref) => `${name}: \${${ref}}`))
+  }
+  return {env, missing}
+}

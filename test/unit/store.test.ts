@@ -69,7 +69,7 @@ describe('store', () => {
     const old = await openStore(path)
     old.write(() => old.sqlite.prepare("INSERT INTO configs VALUES ('c', '{}', 'now')").run())
     // Back to the schema of migrations 0001-0004.
-    old.sqlite.exec("DROP TABLE store_meta; DELETE FROM kysely_migration WHERE name = '0005_store_meta'")
+    old.sqlite.exec("DROP TABLE store_meta; ALTER TABLE samples DROP COLUMN fields; DELETE FROM kysely_migration WHERE name >= '0005'")
     old.close()
     const migrated = await openStore(path)
     expect(migrated.id).toMatch(/^[0-9a-f-]{36}$/)

@@ -7,6 +7,8 @@ export interface LaunchSpec {
   runDir: string
   /** Files to write into the run dir before starting (config.json, control.json, command.sh…). */
   files: Record<string, string>
+  /** The environment of the wrapper (and so of the trainer); undefined: autolab's own. */
+  env?: Record<string, string>
 }
 
 /** What sync needs to know about one run: new bytes of its JSONL files, liveness, exit code. */

@@ -24,7 +24,8 @@ export class LocalExecutor implements Executor {
     // signalled as one and the run outlives this CLI process.
     // Loaded here, not at the top: child_process costs ~5 ms and most commands start nothing.
     const {spawn} = process.getBuiltinModule('node:child_process')
-    const child = spawn('sh', [join(spec.runDir, 'launch.sh')], {cwd: spec.runDir, detached: true, stdio: 'ignore'})
+    // /bin/sh by its path: the run's environment may have no PATH to find it by.
+    const child = spawn('/bin/sh', [join(spec.runDir, 'launch.sh')], {cwd: spec.runDir, detached: true, stdio: 'ignore', env: spec.env ?? process.env})
     await new Promise<void>((resolveSpawn, reject) => {
       child.once('spawn', resolveSpawn)
       child.once('error', (error) => reject(new AutolabError('LAUNCH_FAILED', `Cannot start sh for run ${spec.runId}: ${error.message}`, {cause: error})))

@@ -22,7 +22,7 @@ import {type PauseResult, pauseRun} from './pause.js'
 import {syncUntil} from './process-control.js'
 import {configInEffectAt, getConfigBody, getRun, resolveRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
-import {createRunDir, insertRun, liveTwin, recipeOfRun, startRunProcess, twinWarning} from './start.js'
+import {createRunDir, insertRun, liveTwin, recipeOfRun, runRecipeSpec, startRunProcess, twinWarning} from './start.js'
 import {transition} from './state-machine.js'
 
 export interface ForkOptions {
@@ -110,7 +110,7 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
     const campaign = campaignForMutation(store, options.campaign ?? parent.campaign_id, {startsCompute: true, now, forkOf: options.campaign === undefined ? parent.run_id : undefined})
     const {runId} = insertRun(store, {
       recipe, projectDir: recipe.projectDir, config: childConfig, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id,
-      name: options.name, parentRunId: parent.run_id, forkStep: source.step, existingRunDirs,
+      name: options.name, parentRunId: parent.run_id, forkStep: source.step, existingRunDirs, trainerEnv: runRecipeSpec(parent.recipe_spec).env,
     }, now)
     const op = beginOperation(store, {kind: 'fork', key: options.idempotencyKey, hash, runId, now})
     return {op, runId}

@@ -6,6 +6,7 @@
 // process if this one dies half way.
 import {campaignForMutation} from '../campaigns.js'
 import {type JsonObject, applySets, deepMerge} from '../config-merge.js'
+import {captureTrainerEnv} from '../recipe-env.js'
 import type {Ctx} from '../context.js'
 import {type NewEvent, recordEvent} from '../events.js'
 import {type Recipe, getRecipe, readConfigFile} from '../project.js'
@@ -67,6 +68,8 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
   const config = resolveLaunchConfig(recipe, options.configFile, options.sets ?? [])
   checkLaunchConfig(recipe, config, {allowNewKeys: options.allowNewKeys})
   const hash = argsHash('launch', {recipe: recipe.name, config, name: options.name ?? null, host: hostId, campaign: options.campaign ?? null})
+  const trainerEnv = captureTrainerEnv(recipe, process.env)
+  for (const missing of trainerEnv.missing) ctx.warnings.push(`recipe ${recipe.name} env ${missing} is not set in autolab's environment: the trainer gets it empty`)
   const executor = ctx.executor(hostId)
   const existingRunDirs = await executor.listRunDirs()
   const now = ctx.now()
@@ -78,7 +81,7 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
     const campaign = campaignForMutation(store, options.campaign, {startsCompute: true, now})
     syncDeclaredHost(ctx, hostId)
     const {runId, status} = insertRun(store, {
-      recipe, projectDir: project.dir, config, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id, name: options.name, queueIfFull: options.queue, existingRunDirs,
+      recipe, projectDir: project.dir, config, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id, name: options.name, queueIfFull: options.queue, existingRunDirs, trainerEnv: trainerEnv.env,
     }, now)
     const op = beginOperation(store, {kind: 'launch', key: options.idempotencyKey, hash, runId, now})
     if (status === 'queued') {

@@ -23,6 +23,11 @@ export interface RecipeSpec {
   project_dir: string
   /** The recipe's resolved config schema (null: none); absent in runs from before schemas, which infer it from their config. */
   schema?: ConfigSchema | null
+  /**
+   * The trainer's environment, captured at launch (captureTrainerEnv); every start of the run
+   * uses it. Absent in runs from before it existed: they inherit the starting process's.
+   */
+  env?: Record<string, string>
 }
 
 export function runRecipeSpec(recipeSpecJson: string): RecipeSpec {
@@ -58,6 +63,8 @@ export interface NewRun {
   forkStep?: number
   /** When the host has no free GPUs: reserve the run as `queued` (tick starts it later) instead of failing. */
   queueIfFull?: boolean
+  /** The trainer's environment (see RecipeSpec.env); undefined: inherit the starting process's. */
+  trainerEnv?: Record<string, string>
   /** Run directories already on the host (listRunDirs): a new id never lands on one of them. */
   existingRunDirs: readonly string[]
 }
@@ -108,7 +115,7 @@ export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string
   const runId = `r${seq}`
   store.run(store.db.insertInto('runs').values({
     seq, run_id: runId, name: spec.name ?? null, campaign_id: spec.campaignId, parent_run_id: spec.parentRunId ?? null,
-    fork_step: spec.forkStep ?? null, host_id: spec.hostId, recipe: recipe.name, recipe_spec: JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir, schema: recipe.schema} satisfies RecipeSpec),
+    fork_step: spec.forkStep ?? null, host_id: spec.hostId, recipe: recipe.name, recipe_spec: JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir, schema: recipe.schema, env: spec.trainerEnv} satisfies RecipeSpec),
     gpus: JSON.stringify(gpus), config_id: configId, status, pid: null, exit_code: null, error: null,
     step: spec.forkStep ?? null, run_dir: spec.runDir(runId),
     observation_cadence: recipe.observationCadence, sample_cadence: recipe.sampleCadence,
@@ -159,7 +166,7 @@ export async function startRunProcess(ctx: Ctx, runId: string, options: {config?
     'command.sh': commandScript({runId, runDir: run.run_dir, resumeFrom: options.resumeFrom, gpus, storeId: store.id}, command),
   }
   if (options.config) files['config.json'] = `${JSON.stringify(options.config, null, 2)}\n`
-  const {pid} = await ctx.executor(run.host_id).launch({runId, runDir: run.run_dir, files})
+  const {pid} = await ctx.executor(run.host_id).launch({runId, runDir: run.run_dir, files, env: spec.env})
   store.write(() => store.run(store.db.updateTable('runs').set({pid, exit_code: null, error: null}).where('run_id', '=', runId)))
   return pid
 }
