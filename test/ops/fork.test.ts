@@ -133,6 +133,10 @@ describe('fork, pause, resume, modify', () => {
     const at = (step: number) => lr.find((p) => p.step === step)?.learning_rate
     expect(at(acked.effective_step)).toBe(0.03)
     expect(at(acked.effective_step - 1)).not.toBe(0.03)
+    // Repeating the values in effect is acknowledged at once (the trainer acknowledges nothing for it).
+    const repeat = await cmd(Modify, run.run_id, '--set', 'learning_rate=0.03', '--wait', '--timeout', '5')
+    expect(repeat).toMatchObject({status: 'acknowledged', unchanged: true, effective_step: acked.effective_step, config_version: 3})
+    expect((await show(run.run_id)).config_versions).toHaveLength(3)
     const bad = await runCommand(Modify, [run.run_id, '--set', 'group_size=4', '--store', store])
     expect([bad.exitCode, bad.json.error.code]).toEqual([2, 'PARAM_NOT_MODIFIABLE'])
     expect(bad.json.error.suggested_action).toContain('fork')

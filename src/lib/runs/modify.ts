@@ -3,6 +3,7 @@
 // config version and a new control.json version and returns `pending`. The trainer's
 // acknowledgement (events.jsonl control_ack) stamps the version with the step it took effect at
 // (sync.ts); `wait` blocks until then.
+import {isDeepStrictEqual} from 'node:util'
 import {applySets, isPlainObject, parseSet} from '../config-merge.js'
 import {campaignForMutation} from '../campaigns.js'
 import type {Ctx} from '../context.js'
@@ -11,13 +12,14 @@ import {type ConfigSchema, effectiveSpec, expectedPhrase, isKnownKey, nearestKey
 import {AutolabError} from '../output/errors.js'
 import {CADENCE_BOUNDS, type ParamRange} from '../project.js'
 import {shellQuote} from '../shell.js'
+import type {Store} from '../store/open.js'
 import type {RunRow} from '../store/schema.js'
 import {updateControl} from './control.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, stepDone} from './journal.js'
 import {syncUntil} from './process-control.js'
 import {getConfigBody, getRun, resolveRun} from './queries.js'
 import {type ModifyUndo, rollbackOperation} from './rollback.js'
-import {parseControl} from './run-files.js'
+import {type ControlFile, parseControl} from './run-files.js'
 import {runRecipeSpec, saveConfig} from './start.js'
 import {schemaOfRun} from './config-check.js'
 import {isTerminal} from './state-machine.js'
@@ -42,7 +44,28 @@ export interface ModifyResult {
   control_version: number
   /** The step the change took effect at (once acknowledged). */
   effective_step: number | null
+  /** The values were already in effect: nothing was written, and the answer is acknowledged at once. */
+  unchanged: boolean
   replayed: boolean
+}
+
+/**
+ * When every value asked for is already the one in effect — the run's current (acknowledged)
+ * config has it and no change is still pending — the answer to the modify, acknowledged as of
+ * the step that config took effect at. Otherwise null: a real change.
+ */
+function valuesInEffect(store: Store, run: RunRow, overrides: Record<string, unknown>, control: ControlFile): ModifyResult | null {
+  const pending = store.first(store.db.selectFrom('run_configs').select('version').where('run_id', '=', run.run_id).where('effective_step', 'is', null).limit(1))
+  if (pending) return null
+  const current = getConfigBody(store, run.config_id)
+  const valueAt = (key: string): unknown => key.split('.').reduce<unknown>((node, part) => (isPlainObject(node) ? node[part] : undefined), current)
+  if (!Object.entries(overrides).every(([key, value]) => isDeepStrictEqual(valueAt(key), value))) return null
+  const version = store.first(store.db.selectFrom('run_configs').select(['version', 'effective_step']).where('run_id', '=', run.run_id)
+    .where('config_id', '=', run.config_id).orderBy('version', 'desc').limit(1))
+  return {
+    run_id: run.run_id, status: 'acknowledged', overrides, config_id: run.config_id, config_version: version?.version ?? 1,
+    control_version: control.version, effective_step: version?.effective_step ?? null, unchanged: true, replayed: false,
+  }
 }
 
 const DEFAULT_WAIT_SECONDS = 60
@@ -72,6 +95,15 @@ export async function modifyRun(ctx: Ctx, options: ModifyOptions): Promise<Modif
     }
     campaignForMutation(store, run.campaign_id, {startsCompute: false, now: ctx.now()})
     const control = parseControl(run.control)
+    const unchanged = valuesInEffect(store, run, overrides, control)
+    if (unchanged) {
+      // The values are already what the trainer trains with: nothing to write, nothing for the
+      // trainer to acknowledge (the contract needs no ack for a write that changes nothing).
+      const op = beginOperation(store, {kind: 'modify', key: options.idempotencyKey, hash, runId: run.run_id, now: ctx.now()})
+      commitOperation(store, op, unchanged, ctx.now())
+      recordEvent(store, {kind: 'modify', time: ctx.now(), actor: ctx.actor, runId: run.run_id, reason: options.reason ?? null, args: {sets: options.sets}, result: unchanged})
+      return {unchanged}
+    }
     const config = applySets(getConfigBody(store, run.config_id), options.sets)
     const configId = saveConfig(store, config, ctx.now())
     const version = (store.first(store.db.selectFrom('run_configs').select((eb) => eb.fn.max('version').as('v')).where('run_id', '=', run.run_id))?.v ?? 0) + 1
@@ -82,6 +114,7 @@ export async function modifyRun(ctx: Ctx, options: ModifyOptions): Promise<Modif
     return {op, version, configId}
   })
   if ('replayed' in begun) return {...begun.result, replayed: true}
+  if ('unchanged' in begun) return begun.unchanged as ModifyResult
   const {op, version, configId} = begun
   stepDone(store, op, 'reserve', ctx.now())
   let result: ModifyResult
@@ -91,7 +124,7 @@ export async function modifyRun(ctx: Ctx, options: ModifyOptions): Promise<Modif
     result = store.write(() => {
       // The reserve transaction predicted the control version; correct it if another write came between.
       store.run(store.db.updateTable('run_configs').set({control_version: control.version}).where('run_id', '=', target.run_id).where('version', '=', version))
-      const pending: ModifyResult = {run_id: target.run_id, status: 'pending', overrides, config_id: configId, config_version: version, control_version: control.version, effective_step: null, replayed: false}
+      const pending: ModifyResult = {run_id: target.run_id, status: 'pending', overrides, config_id: configId, config_version: version, control_version: control.version, effective_step: null, unchanged: false, replayed: false}
       commitOperation(store, op, pending, ctx.now())
       recordEvent(store, {kind: 'modify', time: ctx.now(), actor: ctx.actor, runId: target.run_id, reason: options.reason ?? null, args: {sets: options.sets}, result: pending})
       return pending
