@@ -100,6 +100,7 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
   const base = configInEffectAt(store, parent.run_id, source.step + 1)
   const childConfig = applySets(deepMerge(base.config, patch), options.sets ?? [])
   const recipe = recipeOfRun(parent)
+  const parentSpec = runRecipeSpec(parent.recipe_spec)
   const executor = ctx.executor(hostId)
   const existingRunDirs = await executor.listRunDirs()
   const now = ctx.now()
@@ -110,7 +111,8 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
     const campaign = campaignForMutation(store, options.campaign ?? parent.campaign_id, {startsCompute: true, now, forkOf: options.campaign === undefined ? parent.run_id : undefined})
     const {runId} = insertRun(store, {
       recipe, projectDir: recipe.projectDir, config: childConfig, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id,
-      name: options.name, parentRunId: parent.run_id, forkStep: source.step, existingRunDirs, trainerEnv: runRecipeSpec(parent.recipe_spec).env,
+      name: options.name, parentRunId: parent.run_id, forkStep: source.step, existingRunDirs, trainerEnv: parentSpec.env,
+      metrics: parentSpec.metrics ? {declared: parentSpec.metrics, primary: parentSpec.primary_metric ?? null} : undefined,
     }, now)
     const op = beginOperation(store, {kind: 'fork', key: options.idempotencyKey, hash, runId, now})
     return {op, runId}

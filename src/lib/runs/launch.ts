@@ -82,6 +82,7 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
     syncDeclaredHost(ctx, hostId)
     const {runId, status} = insertRun(store, {
       recipe, projectDir: project.dir, config, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id, name: options.name, queueIfFull: options.queue, existingRunDirs, trainerEnv: trainerEnv.env,
+      metrics: {declared: recipe.metrics, primary: recipe.primaryMetric},
     }, now)
     const op = beginOperation(store, {kind: 'launch', key: options.idempotencyKey, hash, runId, now})
     if (status === 'queued') {

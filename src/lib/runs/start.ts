@@ -4,7 +4,7 @@ import type {JsonObject} from '../config-merge.js'
 import {canonicalJson, sha256} from '../config-merge.js'
 import type {ConfigSchema} from '../config-schema.js'
 import type {Ctx} from '../context.js'
-import {type Recipe, packageRoot} from '../project.js'
+import {type MetricDecl, type Recipe, packageRoot} from '../project.js'
 import {expandTemplate} from '../shell.js'
 import type {Store} from '../store/open.js'
 import type {RunRow} from '../store/schema.js'
@@ -28,6 +28,9 @@ export interface RecipeSpec {
    * uses it. Absent in runs from before it existed: they inherit the starting process's.
    */
   env?: Record<string, string>
+  /** The recipe's declared metrics (name → goal) and primary metric; absent in runs from before they existed. */
+  metrics?: Record<string, MetricDecl>
+  primary_metric?: string | null
 }
 
 export function runRecipeSpec(recipeSpecJson: string): RecipeSpec {
@@ -65,6 +68,8 @@ export interface NewRun {
   queueIfFull?: boolean
   /** The trainer's environment (see RecipeSpec.env); undefined: inherit the starting process's. */
   trainerEnv?: Record<string, string>
+  /** The recipe's declared metrics and primary metric (a fork passes its parent's). */
+  metrics?: {declared: Record<string, MetricDecl>; primary: string | null}
   /** Run directories already on the host (listRunDirs): a new id never lands on one of them. */
   existingRunDirs: readonly string[]
 }
@@ -115,7 +120,7 @@ export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string
   const runId = `r${seq}`
   store.run(store.db.insertInto('runs').values({
     seq, run_id: runId, name: spec.name ?? null, campaign_id: spec.campaignId, parent_run_id: spec.parentRunId ?? null,
-    fork_step: spec.forkStep ?? null, host_id: spec.hostId, recipe: recipe.name, recipe_spec: JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir, schema: recipe.schema, env: spec.trainerEnv} satisfies RecipeSpec),
+    fork_step: spec.forkStep ?? null, host_id: spec.hostId, recipe: recipe.name, recipe_spec: JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir, schema: recipe.schema, env: spec.trainerEnv, metrics: spec.metrics?.declared, primary_metric: spec.metrics?.primary} satisfies RecipeSpec),
     gpus: JSON.stringify(gpus), config_id: configId, status, pid: null, exit_code: null, error: null,
     step: spec.forkStep ?? null, run_dir: spec.runDir(runId),
     observation_cadence: recipe.observationCadence, sample_cadence: recipe.sampleCadence,
