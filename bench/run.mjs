@@ -113,7 +113,7 @@ async function ingest() {
 }
 
 async function fork() {
-  const ctx = await openContext({store: join(scratch, 'fork.db'), log: () => {}})
+  const ctx = await openContext({store: join(scratch, 'fork.db'), create: true, log: () => {}})
   // A trainer that just holds its GPU: the child's process start is part of the fork, not its work.
   const project = parseProject('recipes:\n  hold:\n    command: "exec sleep 600"\n', null)
   ctx.project = () => project

@@ -8,6 +8,8 @@ export default class GuideCommandClass extends AutolabCommand<Guide> {
   static description = 'Generated from the commands\' own metadata, so it is always current. Start every new agent session with `autolab guide --json`.'
   static examples = ['<%= config.bin %> guide', '<%= config.bin %> guide --json']
   static syncFirst = false
+  // The first thing an agent reads, wherever it is: no store needed.
+  static needsStore = false
 
   async execute(_ctx: Ctx, _parsed: Parsed<typeof GuideCommandClass>): Promise<Guide> {
     const bin = this.config.bin
