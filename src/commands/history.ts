@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {AutolabCommand, type Parsed} from '../base-command.js'
-import {integerFlag, runArg} from '../command-args.js'
+import {integerFlag, listFlag, runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {AutolabError} from '../lib/output/errors.js'
 import {lineChart, table} from '../lib/output/render.js'
@@ -21,7 +21,7 @@ export default class History extends AutolabCommand<HistoryResult> {
   static examples = ['<%= config.bin %> history r3 --metric reward', '<%= config.bin %> history r7 --metric reward --with-ancestors --json', '<%= config.bin %> history r3 --metric reward --metric loss --from 100 --to 200 --json', '<%= config.bin %> history r3 --last 20 --json']
   static args = {run: runArg({required: true})}
   static flags = {
-    metric: Flags.string({description: 'Metric to include (repeatable; default all).', multiple: true}),
+    metric: listFlag({description: 'Metrics to include (default all).'}),
     from: integerFlag({description: 'First step (inclusive).'}),
     to: integerFlag({description: 'Last step (inclusive).'}),
     last: integerFlag({description: 'Only the last N steps.', min: 1}),
