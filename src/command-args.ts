@@ -5,7 +5,7 @@ import type {OptionFlag} from '@oclif/core/interfaces'
 import {AutolabError} from './lib/output/errors.js'
 import {RUN_STATES} from './lib/runs/state-machine.js'
 
-export const runArg = (options: {required: true}) => Args.string({description: 'Run id (e.g. r3) or run name.', ...options})
+export const runArg = (options: {required: true}) => Args.string({description: 'Run id (e.g. r3) or run name, exactly; a name that matches several runs is AMBIGUOUS_RUN.', ...options})
 
 interface ListFlagSpec {
   description: string
