@@ -118,7 +118,7 @@ async function ingest() {
 }
 
 async function fork() {
-  const ctx = await openContext({store: storeIn('fork'), log: () => {}})
+  const ctx = await openContext({store: storeIn('fork'), create: true, log: () => {}})
   // A trainer that just holds its GPU: the child's process start is part of the fork, not its work.
   const project = parseProject('recipes:\n  hold:\n    command: "exec sleep 600"\n', null)
   ctx.project = () => project

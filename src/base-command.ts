@@ -10,12 +10,13 @@ import {errorEnvelope, successEnvelope, toJson} from './lib/output/envelope.js'
 import {AutolabError, toAutolabError} from './lib/output/errors.js'
 import {statusLine, useColour} from './lib/output/render.js'
 import {recoverAbandonedOperations} from './lib/runs/recovery.js'
+import {locateStore, storeFlagOf} from './lib/store/locate.js'
 import {syncRuns} from './lib/runs/sync.js'
-import {emptyStatusBar, type StatusBar, statusBar} from './lib/status.js'
+import {emptyStatusBar, type StatusBar, statusBar, statusBarBeforeOpen} from './lib/status.js'
 
 export const baseFlags = {
   json: Flags.boolean({description: 'Print exactly one JSON document on stdout: {ok, data, status} or {ok, error, status}.', helpGroup: 'GLOBAL'}),
-  store: Flags.string({description: 'Path of the SQLite store. [default: $AUTOLAB_STORE or ./.autolab/autolab.db]', helpGroup: 'GLOBAL'}),
+  store: Flags.string({description: 'Path of the SQLite store. [default: $AUTOLAB_STORE, else .autolab/autolab.db in this directory or the nearest parent that has one; only init creates a store]', helpGroup: 'GLOBAL'}),
   project: Flags.string({description: 'Path of the project file with recipes. [default: $AUTOLAB_PROJECT or ./autolab.yaml, else the built-in toy recipe]', helpGroup: 'GLOBAL'}),
   actor: Flags.string({description: 'Who is acting, recorded in the decision log. [default: $AUTOLAB_ACTOR, else human on a terminal, agent otherwise]', helpGroup: 'GLOBAL'}),
   debug: Flags.boolean({description: 'Show stack traces of internal errors.', helpGroup: 'GLOBAL'}),
@@ -45,6 +46,11 @@ export abstract class AutolabCommand<R extends object> extends Command {
   static baseFlags = baseFlags
   /** Commands that must not sync first (init creates the store; demo uses its own). */
   static syncFirst = true
+  /**
+   * Commands that need no store (guide): where none is found they run without one (their
+   * execute and render never read ctx then), with an empty status bar that says so.
+   */
+  static needsStore = true
 
   abstract execute(ctx: Ctx, parsed: Parsed<typeof Command>): Promise<R>
   /** Human rendering of the result; the JSON rendering is the result itself. */
@@ -60,29 +66,39 @@ export abstract class AutolabCommand<R extends object> extends Command {
     const json = this.argv.includes('--json')
     const debug = this.argv.includes('--debug')
     let ctx: Ctx | undefined
+    let parsing = true
     try {
       const parsed = await this.parse(this.constructor as typeof AutolabCommand & typeof Command)
-      useColour((parsed.flags as {color?: boolean}).color)
-      ctx = await this.openContext(parsed.flags as Interfaces.InferredFlags<typeof baseFlags>)
-      // A read-only store still answers reads; the sync (a write) is skipped, and said so.
-      if (ctx.store.readOnlyReason !== null) ctx.warnings.push(`store is read-only (${ctx.store.readOnlyReason}): telemetry not synced, changes are refused`)
-      else if ((this.constructor as typeof AutolabCommand).syncFirst) await prepare(ctx)
-      const result = await this.execute(ctx, parsed as Parsed<typeof Command>)
-      const status = statusBar(ctx)
+      parsing = false
+      const flags = parsed.flags as Interfaces.InferredFlags<typeof baseFlags>
+      useColour((flags as {color?: boolean}).color)
+      const {needsStore, syncFirst} = this.constructor as typeof AutolabCommand
+      if (needsStore || locateStore({flag: flags.store}).exists) {
+        ctx = await this.openContext(flags)
+        // A read-only store still answers reads; the sync (a write) is skipped, and said so.
+        if (ctx.store.readOnlyReason !== null) ctx.warnings.push(`store is read-only (${ctx.store.readOnlyReason}): telemetry not synced, changes are refused`)
+        else if (syncFirst) await prepare(ctx)
+      }
+      // Without a store (only commands that need none get here so): see needsStore.
+      const result = await this.execute(ctx as Ctx, parsed as Parsed<typeof Command>)
+      const status = ctx ? statusBar(ctx) : emptyStatusBar(['no store found from here: this status bar is empty'])
       if (result instanceof StreamedResult) {
         const out = (text: string) => process.stdout.write(text)
         if (json) out('{"ok":true,"data":')
         await result.write(out)
         out(json ? `,"status":${toJson(status)}}\n` : '\n')
       } else if (json) this.writeStdout(toJson(successEnvelope(result, status)))
-      else this.writeStdout(`${this.render(result, ctx)}\n${statusLine(status)}`)
+      else this.writeStdout(`${this.render(result, ctx as Ctx)}\n${statusLine(status)}`)
     } catch (thrown) {
       // A parse error was handled here, not forgotten (oclif warns about unparsed commands).
       this.parsed = true
       const error = toAutolabError(thrown)
       let status: StatusBar
       try {
-        status = ctx ? statusBar(ctx) : emptyStatusBar()
+        // A parse error comes before the store is opened: its status bar is still the real one,
+        // read from the store without creating or syncing anything. Failing to open the store
+        // (STORE_NOT_FOUND, STORE_LOST, …) leaves nothing to report.
+        status = ctx ? statusBar(ctx) : parsing ? statusBarBeforeOpen(storeFlagOf(this.argv)) : emptyStatusBar()
       } catch {
         status = emptyStatusBar(['the store could not be read'])
       }

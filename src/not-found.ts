@@ -2,7 +2,8 @@
 // any other invalid input, instead of oclif's own message.
 import {errorEnvelope, toJson} from './lib/output/envelope.js'
 import {AutolabError} from './lib/output/errors.js'
-import {emptyStatusBar} from './lib/status.js'
+import {statusBarBeforeOpen} from './lib/status.js'
+import {storeFlagOf} from './lib/store/locate.js'
 
 /**
  * The argv the CLI was given (set by cli.ts's execute; process.argv by default). oclif hands the
@@ -26,7 +27,7 @@ export async function commandNotFound(options: {id: string; argv?: string[]; con
  */
 export function reportUnknownCommand(id: string, known: readonly string[], json: boolean): void {
   const error = unknownCommandError(id, known)
-  if (json) process.stdout.write(`${toJson(errorEnvelope(error, emptyStatusBar()))}\n`)
+  if (json) process.stdout.write(`${toJson(errorEnvelope(error, statusBarBeforeOpen(storeFlagOf(given))))}\n`)
   else process.stderr.write(`Error [${error.code}]: ${error.message}\n  → ${error.suggestedAction}\n`)
   process.exitCode = error.exitCode
 }

@@ -9,6 +9,7 @@ import {type CompareResult, compare} from '../lib/telemetry/analysis.js'
 
 export default class Compare extends AutolabCommand<CompareResult> {
   static summary = 'Several runs\' values of one metric side by side, aligned by step, with their fork points.'
+  static description = 'A run that has logged steps but never the metric is METRIC_NOT_FOUND listing its metrics; a run that has logged nothing yet has no points (no_data_yet: true).'
   static examples = ['<%= config.bin %> compare r3 r7 r8 --metric reward --json', '<%= config.bin %> compare r3 r7 --metric loss --from 100']
   static strict = false
   static args = {runs: Args.string({description: 'Two or more runs (ids or names).', required: true})}

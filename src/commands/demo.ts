@@ -13,7 +13,7 @@ import {exampleProjectYaml, parseProject} from '../lib/project.js'
 
 export default class Demo extends AutolabCommand<DemoResult> {
   static summary = 'Train two toy RL runs side by side (a too-low and a good learning rate) and compare their reward curves.'
-  static description = 'Uses a fresh temporary store unless --store is given, and the built-in toy recipe. Takes about 30 seconds; Ctrl-C stops both runs.'
+  static description = 'Uses a fresh temporary store unless --store is given (created if it does not exist: demo and init are the commands that create a store), and the built-in toy recipe. Takes about 30 seconds; Ctrl-C stops both runs.'
   static examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --steps 100 --step-time-ms 10 --json']
   static flags = {
     steps: integerFlag({description: 'Training steps per run.', default: 300, min: 10}),
@@ -25,7 +25,8 @@ export default class Demo extends AutolabCommand<DemoResult> {
 
   protected async openContext(flags: Interfaces.InferredFlags<typeof baseFlags>): Promise<Ctx> {
     const store = flags.store ?? join(mkdtempSync(join(tmpdir(), 'autolab-demo-')), 'autolab.db')
-    const ctx = await openContext({store, actor: flags.actor})
+    // demo creates its own store (a fresh temporary one, or --store PATH if it does not exist yet).
+    const ctx = await openContext({store, actor: flags.actor, create: true})
     const project = parseProject(exampleProjectYaml(), null)
     return {...ctx, project: () => project}
   }

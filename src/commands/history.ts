@@ -1,27 +1,19 @@
 import * as Flags from '@oclif/core/flags'
 import {AutolabCommand, type Parsed} from '../base-command.js'
-import {integerFlag, runArg} from '../command-args.js'
+import {integerFlag, listFlag, runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {AutolabError} from '../lib/output/errors.js'
 import {lineChart, table} from '../lib/output/render.js'
-import {resolveRun} from '../lib/runs/queries.js'
-import {type AncestorPoint, historyWithAncestors} from '../lib/telemetry/analysis.js'
-import {type HistoryPoint, metricHistory} from '../lib/telemetry/history.js'
-
-export interface HistoryResult {
-  run_id: string
-  metrics: string[]
-  /** With --with-ancestors, each point also has the run_id it comes from. */
-  points: (HistoryPoint | AncestorPoint)[]
-}
+import {type AncestorPoint, type HistoryResult, runHistory} from '../lib/telemetry/analysis.js'
+import type {HistoryPoint} from '../lib/telemetry/history.js'
 
 export default class History extends AutolabCommand<HistoryResult> {
   static summary = 'Metric values of a run by step.'
-  static description = 'Each point is {step, <metric>: value}; non-finite values are the strings "NaN", "Infinity", "-Infinity".'
+  static description = 'Each point is {step, <metric>: value}; non-finite values are the strings "NaN", "Infinity", "-Infinity". A --metric the run never logged is METRIC_NOT_FOUND listing its metrics; a run that has logged no step yet answers no points with no_data_yet: true.'
   static examples = ['<%= config.bin %> history r3 --metric reward', '<%= config.bin %> history r7 --metric reward --with-ancestors --json', '<%= config.bin %> history r3 --metric reward --metric loss --from 100 --to 200 --json', '<%= config.bin %> history r3 --last 20 --json']
   static args = {run: runArg({required: true})}
   static flags = {
-    metric: Flags.string({description: 'Metric to include (repeatable; default all).', multiple: true}),
+    metric: listFlag({description: 'Metrics to include (default all).'}),
     from: integerFlag({description: 'First step (inclusive).'}),
     to: integerFlag({description: 'Last step (inclusive).'}),
     last: integerFlag({description: 'Only the last N steps.', min: 1}),
@@ -32,14 +24,11 @@ export default class History extends AutolabCommand<HistoryResult> {
     if (flags.from !== undefined && flags.to !== undefined && flags.from > flags.to) {
       throw new AutolabError('INVALID_ARGUMENT', `--from ${flags.from} is after --to ${flags.to}.`)
     }
-    const run = resolveRun(ctx.store, args.run)
-    const options = {metrics: flags.metric, from: flags.from, to: flags.to, last: flags.last}
-    const history = flags['with-ancestors'] ? historyWithAncestors(ctx.store, run.run_id, options) : metricHistory(ctx.store, run.run_id, options)
-    return {run_id: run.run_id, ...history}
+    return runHistory(ctx.store, args.run, {metrics: flags.metric, from: flags.from, to: flags.to, last: flags.last, withAncestors: flags['with-ancestors']})
   }
 
   render(r: HistoryResult): string {
-    if (r.points.length === 0) return `${r.run_id}: no points yet`
+    if (r.points.length === 0) return `${r.run_id}: ${r.no_data_yet ? 'nothing logged yet' : 'no points in that range'}`
     const chart = r.metrics.length === 1
       ? lineChart([{name: r.metrics[0], points: r.points.map((p) => ({step: p.step, value: Number(p[r.metrics[0]])}))}], {title: `${r.run_id} ${r.metrics[0]}`})
       : ''

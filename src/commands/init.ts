@@ -1,15 +1,17 @@
 import * as Flags from '@oclif/core/flags'
 import type * as Interfaces from '@oclif/core/interfaces'
 import {statSync} from 'node:fs'
-import {resolve} from 'node:path'
+import {dirname, resolve} from 'node:path'
 import {AutolabCommand, type baseFlags, type Parsed} from '../base-command.js'
-import {type Ctx, defaultStorePath} from '../lib/context.js'
+import {type Ctx, openContext} from '../lib/context.js'
+import {locateStore, newStorePath} from '../lib/store/locate.js'
 import {exampleProjectYaml} from '../lib/project.js'
 import {checkOutputPath, writeFileAtomically} from '../lib/safe-path.js'
 
 export interface InitResult {
   store: string
-  project_file: string
+  /** null with --no-project. */
+  project_file: string | null
   project_written: boolean
   campaign: string
   hosts: string[]
@@ -17,29 +19,39 @@ export interface InitResult {
 
 export default class Init extends AutolabCommand<InitResult> {
   static summary = 'Create the store and an example autolab.yaml with the toy recipe.'
-  static description = 'The store is also created on first use by any command; init makes it explicit and writes a project file to start from. An existing autolab.yaml is kept unless --force. The project file (--project) must be a regular file or a new name in an existing directory; directories, symbolic links, FIFOs, devices, the store\'s own files and - (stdout) are refused.'
-  static examples = ['<%= config.bin %> init', '<%= config.bin %> init --store /data/campaign.db --json']
-  static flags = {force: Flags.boolean({description: 'Overwrite an existing project file.'})}
+  static description = 'The only command that creates a store: at --store PATH, else $AUTOLAB_STORE, else ./.autolab/autolab.db. Every other command looks for .autolab/autolab.db in the current directory and then in each parent, and without one answers STORE_NOT_FOUND. An existing store is opened as it is (init is safe to repeat). An existing autolab.yaml is kept unless --force; --no-project writes none. The project file (--project) must be a regular file or a new name in an existing directory; directories, symbolic links, FIFOs, devices, the store\'s own files and - (stdout) are refused.'
+  static examples = ['<%= config.bin %> init', '<%= config.bin %> init --store /data/campaign.db --json', '<%= config.bin %> init --no-project --json']
+  static flags = {
+    force: Flags.boolean({description: 'Overwrite an existing project file.', exclusive: ['no-project']}),
+    'no-project': Flags.boolean({description: 'Create the store only; write no project file.', exclusive: ['force', 'project']}),
+  }
   static syncFirst = false
 
   /** Decided before the store is opened, so that a refused project path creates nothing. */
-  private project?: {file: string; write: boolean}
+  private project?: {file: string | null; write: boolean}
 
   protected async openContext(flags: Interfaces.InferredFlags<typeof baseFlags>): Promise<Ctx> {
-    const force = (flags as {force?: boolean}).force === true
+    const {force, 'no-project': noProject} = flags as {force?: boolean; 'no-project'?: boolean}
     const requested = flags.project ?? process.env.AUTOLAB_PROJECT ?? 'autolab.yaml'
-    if (!force && requested !== '-' && isRegularFile(requested)) {
+    const storePath = newStorePath(flags.store)
+    if (noProject) {
+      this.project = {file: null, write: false}
+    } else if (!force && requested !== '-' && isRegularFile(requested)) {
       this.project = {file: resolve(requested), write: false}
     } else {
-      const target = checkOutputPath(requested, {flag: flags.project === undefined && process.env.AUTOLAB_PROJECT ? 'AUTOLAB_PROJECT' : '--project', storePath: defaultStorePath(flags.store), allowStdout: false})
+      const target = checkOutputPath(requested, {flag: flags.project === undefined && process.env.AUTOLAB_PROJECT ? 'AUTOLAB_PROJECT' : '--project', storePath, allowStdout: false})
       if (target.kind === 'file') this.project = {file: target.path, write: true}
     }
-    return super.openContext(flags)
+    // A store found from here (in a parent directory) that the new one will shadow.
+    const found = flags.store === undefined && !process.env.AUTOLAB_STORE ? locateStore() : undefined
+    const ctx = await openContext({store: flags.store, project: flags.project, actor: flags.actor, create: true})
+    if (found?.exists && found.path !== storePath) ctx.warnings.push(`another store exists at ${found.path}: commands run in ${dirname(dirname(storePath))} and below now use ${storePath}`)
+    return ctx
   }
 
   async execute(ctx: Ctx, _parsed: Parsed<typeof Init>): Promise<InitResult> {
     const {file, write} = this.project!
-    if (write) await writeFileAtomically(file, (out) => out(exampleProjectYaml()))
+    if (write && file) await writeFileAtomically(file, (out) => out(exampleProjectYaml()))
     const hosts = ctx.store.all(ctx.store.db.selectFrom('hosts').select('host_id')).map((h) => h.host_id)
     const campaign = ctx.store.first(ctx.store.db.selectFrom('campaigns').select('name').orderBy('created_at').limit(1))?.name ?? 'default'
     return {store: ctx.store.path, project_file: file, project_written: write, campaign, hosts}
@@ -48,7 +60,7 @@ export default class Init extends AutolabCommand<InitResult> {
   render(r: InitResult): string {
     return [
       `store:   ${r.store}`,
-      `project: ${r.project_file}${r.project_written ? ' (written)' : ' (kept; --force to overwrite)'}`,
+      `project: ${r.project_file === null ? '(none: --no-project)' : `${r.project_file}${r.project_written ? ' (written)' : ' (kept; --force to overwrite)'}`}`,
       `next:    autolab launch --recipe toy --reason "baseline"`,
     ].join('\n')
   }

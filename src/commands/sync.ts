@@ -1,5 +1,5 @@
-import * as Flags from '@oclif/core/flags'
 import {AutolabCommand, type Parsed} from '../base-command.js'
+import {listFlag} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {resolveRun} from '../lib/runs/queries.js'
 import {type SyncSummary, syncRuns} from '../lib/runs/sync.js'
@@ -8,7 +8,7 @@ export default class Sync extends AutolabCommand<SyncSummary> {
   static summary = 'Ingest new telemetry and exits of live runs on every host.'
   static description = 'Local runs are synced at the start of every command anyway; sync is for remote hosts, cron, and to force one now. Reads only the bytes not yet ingested.'
   static examples = ['<%= config.bin %> sync', '<%= config.bin %> sync --run r3 --json']
-  static flags = {run: Flags.string({description: 'Only this run (repeatable).', multiple: true})}
+  static flags = {run: listFlag({description: 'Only these runs (ids or names).'})}
 
   async execute(ctx: Ctx, {flags}: Parsed<typeof Sync>): Promise<SyncSummary> {
     const runIds = flags.run?.map((ref) => resolveRun(ctx.store, ref).run_id)

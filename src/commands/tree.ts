@@ -10,12 +10,13 @@ export default class TreeCommand extends AutolabCommand<Tree> {
   static summary = 'The experiment tree of a campaign: forks with their steps, status, and the latest value of a metric.'
   static examples = ['<%= config.bin %> tree', '<%= config.bin %> tree --metric accuracy --json']
   static flags = {
-    metric: Flags.string({description: 'Metric whose latest value is shown on each run.', default: 'reward'}),
+    metric: Flags.string({description: 'Metric whose latest value is shown on each run. [default: reward] A metric no run of the campaign logged is METRIC_NOT_FOUND listing theirs.'}),
     campaign: Flags.string({description: 'Campaign. [default: default]'}),
   }
 
   async execute(ctx: Ctx, {flags}: Parsed<typeof TreeCommand>): Promise<Tree> {
-    return buildTree(ctx.store, {campaign: getCampaign(ctx.store, flags.campaign).campaign_id, metric: flags.metric})
+    // The default is only a default: a campaign whose runs log no reward shows no values, not an error.
+    return buildTree(ctx.store, {campaign: getCampaign(ctx.store, flags.campaign).campaign_id, metric: flags.metric ?? 'reward', requireMetric: flags.metric !== undefined})
   }
 
   render(r: Tree): string {

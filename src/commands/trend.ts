@@ -8,7 +8,7 @@ import {type TrendResult, trend} from '../lib/telemetry/analysis.js'
 
 export default class Trend extends AutolabCommand<TrendResult> {
   static summary = 'Is a metric going anywhere? Slope per step, mean and std over a window.'
-  static description = 'Over the last --window observations (default: the recipe\'s trend_window), or over the raw points of --steps A:B. computed_over_steps says which steps the numbers cover. A slope near zero with a low std is a plateau.'
+  static description = 'Over the last --window observations (default: the recipe\'s trend_window), or over the raw points of --steps A:B. computed_over_steps says which steps the numbers cover. A slope near zero with a low std is a plateau. A metric the run never logged is METRIC_NOT_FOUND listing its metrics; before the run has logged a step (or an observation of the metric) the answer is n 0 with no_data_yet: true.'
   static examples = ['<%= config.bin %> trend r3 --metric reward --window 20 --json', '<%= config.bin %> trend r3 --metric loss --steps 100:400 --json']
   static args = {run: runArg({required: true})}
   static flags = {
@@ -28,6 +28,7 @@ export default class Trend extends AutolabCommand<TrendResult> {
   }
 
   render(r: TrendResult): string {
+    if (r.no_data_yet) return `${r.run_id} ${r.metric}: no data yet`
     const span = r.computed_over_steps ? `steps ${r.computed_over_steps[0]}–${r.computed_over_steps[1]}` : 'no steps'
     return `${r.run_id} ${r.metric}: slope ${formatValue(r.slope)}/step · mean ${formatValue(r.mean)} · std ${formatValue(r.std)} · latest ${formatValue(r.latest)} (${r.n} ${r.computed_over}, ${span})`
   }

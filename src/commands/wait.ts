@@ -1,9 +1,7 @@
-import * as Flags from '@oclif/core/flags'
 import chalk from 'chalk'
 import {AutolabCommand, type Parsed} from '../base-command.js'
-import {integerFlag} from '../command-args.js'
+import {integerFlag, listFlag} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
-import {AutolabError} from '../lib/output/errors.js'
 import {WAKE_KINDS, type WaitResult, type WakeKind, waitForEvents} from '../lib/wait.js'
 
 export default class Wait extends AutolabCommand<WaitResult> {
@@ -17,20 +15,15 @@ export default class Wait extends AutolabCommand<WaitResult> {
   // No sync before the cursor is taken: what the first sync ingests happened "now", and counts.
   static syncFirst = false
   static flags = {
-    for: Flags.string({description: `Kinds to wake on, comma-separated or repeated: ${Object.keys(WAKE_KINDS).join(', ')}.`, multiple: true, default: ['anomaly', 'exit', 'message']}),
+    for: listFlag({description: 'Kinds to wake on.', options: Object.keys(WAKE_KINDS), default: ['anomaly', 'exit', 'message']}),
     timeout: integerFlag({description: 'Seconds to wait at most.', default: 600, min: 0}),
     since: integerFlag({description: 'Cursor (an event_id) from a previous wait or log: events after it count.', min: 0}),
-    run: Flags.string({description: 'Only events of this run (repeatable); messages and budget events still wake.', multiple: true}),
+    run: listFlag({description: 'Only events of these runs (ids or names); messages and budget events still wake.'}),
     step: integerFlag({description: 'With --for step: the step to wait for.', min: 0}),
   }
 
   async execute(ctx: Ctx, {flags}: Parsed<typeof Wait>): Promise<WaitResult> {
-    const kinds = flags.for.flatMap((f) => f.split(',')).map((k) => k.trim()).filter(Boolean)
-    const unknown = kinds.filter((k) => !Object.hasOwn(WAKE_KINDS, k))
-    if (unknown.length > 0) {
-      throw new AutolabError('INVALID_ARGUMENT', `Unknown --for kind(s): ${unknown.join(', ')}. Known: ${Object.keys(WAKE_KINDS).join(', ')}.`)
-    }
-    return waitForEvents(ctx, {for: kinds as WakeKind[], timeoutSeconds: flags.timeout, since: flags.since, runs: flags.run, step: flags.step})
+    return waitForEvents(ctx, {for: flags.for as WakeKind[], timeoutSeconds: flags.timeout, since: flags.since, runs: flags.run, step: flags.step})
   }
 
   render(r: WaitResult): string {

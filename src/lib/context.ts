@@ -1,10 +1,10 @@
 // The context every library operation takes: the store, the clock, who is acting, where to log,
 // the project file (loaded on first use) and executors per host. Tests build one directly.
-import {resolve} from 'node:path'
 import {AutolabError} from './output/errors.js'
 import {type Executor} from './hosts/executor.js'
 import {LocalExecutor} from './hosts/local.js'
 import {type Project, loadProject} from './project.js'
+import {newStorePath, locateStore, requireStore} from './store/locate.js'
 import {type Store, openStore} from './store/open.js'
 import type {HostRow} from './store/schema.js'
 
@@ -22,15 +22,17 @@ export interface Ctx {
 }
 
 export interface ContextOptions {
+  /** --store: the store's path; else AUTOLAB_STORE, else the nearest .autolab/autolab.db (locate.ts). */
   store?: string
+  /**
+   * Create the store when there is none (init; demo's own store), at --store, AUTOLAB_STORE or
+   * ./.autolab/autolab.db. Otherwise a missing store is STORE_NOT_FOUND and nothing is created.
+   */
+  create?: boolean
   project?: string
   actor?: string
   log?: (message: string) => void
   now?: () => Date
-}
-
-export function defaultStorePath(flag?: string): string {
-  return resolve(flag ?? process.env.AUTOLAB_STORE ?? '.autolab/autolab.db')
 }
 
 export function defaultActor(flag?: string): string {
@@ -38,7 +40,7 @@ export function defaultActor(flag?: string): string {
 }
 
 export async function openContext(options: ContextOptions = {}): Promise<Ctx> {
-  const store = await openStore(defaultStorePath(options.store))
+  const store = await openStore(options.create ? newStorePath(options.store) : foundStorePath(options.store), {mustExist: !options.create})
   let project: Project | undefined
   let actor: string | undefined
   const executors = new Map<string, Executor>()
@@ -64,6 +66,13 @@ export async function openContext(options: ContextOptions = {}): Promise<Ctx> {
       return executor
     },
   }
+}
+
+/** The path of the store a command works on: found, or STORE_NOT_FOUND / STORE_LOST saying where it looked. */
+export function foundStorePath(flag?: string): string {
+  const location = locateStore({flag})
+  requireStore(location)
+  return location.path
 }
 
 export function getHost(store: Store, hostId: string): HostRow {

@@ -4,8 +4,47 @@
 import type {Store} from './store/open.js'
 import type {EventRow} from './store/schema.js'
 
+/**
+ * Every kind of event the log holds, with what it means. recordEvent takes only these (a new
+ * kind is a type error until it is listed here), so `log --kind`, `log --help` and `guide` list
+ * them all. `decision`: an action someone took (with its reason) or a note or message — what
+ * `log --decisions` shows, so a new session reads why the campaign is where it is.
+ */
+export const EVENT_KINDS = {
+  launch: {decision: true, description: 'a run was launched (args: recipe, sets, name; result: run_id, pid, gpus)'},
+  fork: {decision: true, description: 'a run was forked from a checkpoint of its parent (args: parent_run_id, step, sets)'},
+  modify: {decision: true, description: 'hot parameters of a running run were changed (args: sets); pending until modify_ack'},
+  cadence: {decision: true, description: 'a run\'s observation or sample cadence was changed'},
+  pause: {decision: true, description: 'a run was paused (checkpoint, then exit); also by tick when a deadline passes'},
+  resume: {decision: true, description: 'a paused run was relaunched from its latest checkpoint'},
+  kill: {decision: true, description: 'a run was stopped for good'},
+  note: {decision: true, description: 'the agent\'s own reasoning (args: text)'},
+  message: {decision: true, description: 'a human\'s message to the agent (args: text); wakes wait --for message'},
+  campaign_create: {decision: true, description: 'a campaign was created (args: goal, criterion, budget, deadline)'},
+  campaign_finalize: {decision: true, description: 'a campaign was closed (args: winner_run_id, summary)'},
+  start_queued: {decision: false, description: 'a queued run was started once GPUs freed up'},
+  run_exited: {decision: false, description: 'a run\'s process ended (args: status, exit_code, step)'},
+  checkpoint: {decision: false, description: 'the trainer announced a checkpoint (args: step, path, bytes)'},
+  modify_ack: {decision: false, description: 'the trainer applied a modify (args: version, step it took effect at, applied)'},
+  anomaly: {decision: false, description: 'nan, inf, spike, stall or crash (args: type, metric, step)'},
+  trainer_event: {decision: false, description: 'any other event the trainer wrote to events.jsonl'},
+  telemetry_rejected: {decision: false, description: 'trainer lines that broke the contract were skipped (args: count, by_file, first)'},
+  budget: {decision: false, description: 'a campaign crossed 90% or 100% of its budget or deadline'},
+  rollback: {decision: false, description: 'an interrupted or failed operation was undone (args: op, steps_done)'},
+  pause_escalated: {decision: false, description: 'a pause had to signal the trainer (SIGTERM): it ignored the pause request in control.json'},
+  stray_process_stopped: {decision: false, description: 'doctor --fix killed a trainer process that belongs to no live run'},
+  eval: {decision: false, description: 'an evaluation finished (reserved for evals; wakes wait --for eval)'},
+} as const satisfies Record<string, {decision: boolean; description: string}>
+
+export type EventKind = keyof typeof EVENT_KINDS
+
+export const EVENT_KIND_NAMES = Object.keys(EVENT_KINDS) as EventKind[]
+
+/** The kinds `log --decisions` shows: actions with their reasons, notes and messages. */
+export const DECISION_KINDS = EVENT_KIND_NAMES.filter((k) => EVENT_KINDS[k].decision)
+
 export interface NewEvent {
-  kind: string
+  kind: EventKind
   time: Date
   actor: string
   runId?: string | null

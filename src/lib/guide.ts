@@ -1,5 +1,6 @@
 // The agent playbook. The command list is generated from the commands' own metadata (summary,
 // examples, flags) by the guide command, and the error table from errors.ts, so it never drifts.
+import {EVENT_KIND_NAMES, EVENT_KINDS} from './events.js'
 import {ERROR_CODES} from './output/errors.js'
 import {WAKE_KINDS} from './wait.js'
 
@@ -8,7 +9,8 @@ export interface GuideCommand {
   summary: string
   description: string | null
   usage: string[]
-  flags: {name: string; description: string; required: boolean; multiple: boolean}[]
+  /** options: the valid values of a flag that has a fixed set. */
+  flags: {name: string; description: string; required: boolean; multiple: boolean; options?: string[]}[]
 }
 
 export interface Guide {
@@ -17,13 +19,15 @@ export interface Guide {
   rules: string[]
   output_contract: {success: string; failure: string; status_bar: string[]; exit_codes: Record<string, string>}
   wake_kinds: string[]
+  /** Every kind of event in the log (`log --kind`); `decision`: shown by `log --decisions`. */
+  event_kinds: {kind: string; decision: boolean; description: string}[]
   commands: GuideCommand[]
   error_codes: {code: string; exit: number; retryable: boolean; meaning: string; what_to_do: string}[]
 }
 
 export const LOOP = [
   'campaign create NAME --goal … --criterion … --budget-gpu-hours H  (once; or campaign use NAME to pick one up)',
-  'status / tree / log --since CURSOR  (a new session starts here: what runs, what was decided and why)',
+  'status / tree / log --decisions  (a new session starts here: what runs, what was decided and why; then log --since CURSOR)',
   'recipe show R  (the config keys you may --set, with types, ranges and defaults; hot params; metrics and which way is better)',
   'launch --recipe R --set k=v --reason "why"  → data.run_id',
   'wait --for anomaly,exit,message,step --run R --since CURSOR --timeout 600  → data.woken_by, data.events, data.cursor',
@@ -35,6 +39,8 @@ export const LOOP = [
 
 export const RULES = [
   'Always pass --json and read exactly one JSON document from stdout; check ok, then data or error.code.',
+  'Run autolab in the project directory (or below it): the store is the nearest .autolab/autolab.db; without one every command but init is STORE_NOT_FOUND.',
+  'An error is an answer: a filter value that does not exist (log --kind, runs --status, wait --for) is INVALID_ARGUMENT listing the valid ones, an unknown metric METRIC_NOT_FOUND listing the run\'s, a name matching several runs AMBIGUOUS_RUN listing them — never an empty result.',
   'Reads (runs, show, history, trend, samples, compare, tree, log, status) are milliseconds and change nothing: use them freely.',
   'Always pass --reason on mutations: it is what the next session (and a human) reads in the log.',
   'On a retryable error (exit 5, error.retryable true) retry the same command with the same --idempotency-key: it never acts twice.',
@@ -58,6 +64,7 @@ export function buildGuide(commands: GuideCommand[]): Guide {
       exit_codes: {'0': 'ok', '1': 'internal', '2': 'invalid input', '3': 'not found', '4': 'state conflict', '5': 'transient: retry', '6': 'budget or campaign closed'},
     },
     wake_kinds: Object.keys(WAKE_KINDS),
+    event_kinds: EVENT_KIND_NAMES.map((kind) => ({kind, ...EVENT_KINDS[kind]})),
     commands,
     error_codes: Object.entries(ERROR_CODES).map(([code, spec]) => ({code, exit: spec.exit, retryable: spec.retryable, meaning: spec.summary, what_to_do: spec.action})),
   }

@@ -2,6 +2,8 @@
 // agent should know (warnings) and how old the data it is reading is.
 import {BUDGET_WARNING_FRACTION, type BudgetView, budgetOf, getCampaign} from './campaigns.js'
 import type {Ctx} from './context.js'
+import {locateStore} from './store/locate.js'
+import {peekStore} from './store/open.js'
 import {DEFAULT_CAMPAIGN} from './store/seed.js'
 
 export interface StatusBar {
@@ -26,7 +28,32 @@ export function emptyStatusBar(warnings: string[] = []): StatusBar {
   }
 }
 
-export function statusBar(ctx: Ctx): StatusBar {
+/**
+ * The status bar of an error raised before the command opened its store (a parse error, an
+ * unknown command): the real one, read from the store that --store (given raw: parsing may be
+ * what failed), AUTOLAB_STORE or the search would find, opened read-only. Nothing is created,
+ * migrated or synced; with no readable store the bar is empty and a warning says why.
+ */
+export function statusBarBeforeOpen(storeFlag: string | undefined, now: () => Date = () => new Date()): StatusBar {
+  let location
+  try {
+    location = locateStore({flag: storeFlag})
+  } catch {
+    return emptyStatusBar(['no store could be located: this status bar is empty'])
+  }
+  if (!location.exists) return emptyStatusBar([`no store at ${location.path}: this status bar is empty`])
+  const store = peekStore(location.path)
+  if (!store) return emptyStatusBar([`the store ${location.path} could not be read: this status bar is empty`])
+  try {
+    return statusBar({store, now, warnings: []})
+  } catch {
+    return emptyStatusBar([`the store ${location.path} could not be read: this status bar is empty`])
+  } finally {
+    store.close()
+  }
+}
+
+export function statusBar(ctx: Pick<Ctx, 'store' | 'now' | 'warnings'>): StatusBar {
   const {store} = ctx
   const bar = emptyStatusBar([...ctx.warnings])
   const counts = store.prepare("SELECT status, count(*) AS n FROM runs WHERE status IN ('running','starting','queued','paused','pausing','killing') GROUP BY status").all() as {status: keyof StatusBar['runs']; n: number}[]

@@ -12,16 +12,16 @@ import Log from '../../src/commands/log.js'
 import Runs from '../../src/commands/runs.js'
 import Samples from '../../src/commands/samples.js'
 import Wait from '../../src/commands/wait.js'
-import {removeDir, runCommand, tempDir} from './run-command.js'
+import {createStore, removeDir, runCommand, tempDir} from './run-command.js'
 
 const HUGE = ['9223372036854775808', '99999999999999999999', '9007199254740992', '-9007199254740992']
 
 describe('argument edges in-process', () => {
   let dir: string
   let store: string
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = tempDir()
-    store = join(dir, 'autolab.db')
+    store = await createStore(dir)
   })
   afterEach(() => removeDir(dir))
 

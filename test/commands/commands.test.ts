@@ -10,15 +10,15 @@ import Log from '../../src/commands/log.js'
 import Runs from '../../src/commands/runs.js'
 import Show from '../../src/commands/show.js'
 import Status from '../../src/commands/status.js'
-import {removeDir, runCommand, tempDir, waitFor, wrapperAlive} from './run-command.js'
+import {createStore, removeDir, runCommand, tempDir, waitFor, wrapperAlive} from './run-command.js'
 
 describe('commands in-process', () => {
   let dir: string
   let store: string
   const launched: string[] = []
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = tempDir()
-    store = join(dir, 'autolab.db')
+    store = await createStore(dir)
   })
   afterEach(async () => {
     for (const run of launched.splice(0)) await runCommand(Kill, [run, '--grace', '0', '--store', store])

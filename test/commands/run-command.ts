@@ -3,6 +3,7 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
+import Init from '../../src/commands/init.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -35,6 +36,14 @@ export async function runCommand<T = any>(command: Runnable, argv: string[]): Pr
 
 export function tempDir(prefix = 'autolab-cmd-'): string {
   return mkdtempSync(join(tmpdir(), prefix))
+}
+
+/** A store at <dir>/autolab.db, created the only way there is: `init` (here with --no-project). */
+export async function createStore(dir: string): Promise<string> {
+  const store = join(dir, 'autolab.db')
+  const init = await runCommand(Init, ['--no-project', '--store', store])
+  if (!init.json.ok) throw new Error(`init --store ${store} failed: ${init.stdout}`)
+  return store
 }
 
 export function removeDir(dir: string): void {

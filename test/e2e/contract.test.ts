@@ -180,6 +180,7 @@ describe('locating the store', () => {
   it('AUTOLAB_STORE works instead of --store', async () => {
     const sb = sandbox()
     const env = {AUTOLAB_STORE: sb.store}
+    expectOk(await sb.json(['init', '--no-project'], {env, store: false}))
     const launched = expectOk(await sb.json(['launch', '--recipe', 'toy', '--set', 'max_steps=3', '--set', 'step_time_ms=10'], {env, store: false}))
     expect(existsSync(sb.store)).toBe(true)
     expect(existsSync(join(sb.dir, '.autolab')), 'the default store must not be used').toBe(false)

@@ -4,7 +4,7 @@
 import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {expectError, expectOk, waitFor} from '../helpers/cli.js'
+import {createStore, expectError, expectOk, waitFor} from '../helpers/cli.js'
 import {useSandboxes} from '../helpers/sandbox.js'
 
 const sandbox = useSandboxes()
@@ -21,6 +21,7 @@ function hostileSetup() {
   mkdirSync(projectDir)
   mkdirSync(storeDir)
   const store = join(storeDir, 'autolab.db')
+  createStore(store, {cwd: projectDir})
   // Runs in the project dir, with a store of our own: the run dir is <storeDir>/runs/<id>.
   const cli = (args: string[]) => sb.run([...args, '--json', '--store', store], {store: false, cwd: projectDir})
   return {sb, projectDir, storeDir, store, cli}

@@ -126,7 +126,7 @@ describe('a lost store', () => {
     expect(readdirSync(sb.runDir(run.run_id)).sort()).toEqual(before)
   })
 
-  it('a deleted store file: STORE_LOST, no file created; with runs/ moved aside a new store starts', async () => {
+  it('a deleted store file: STORE_LOST, no file created; with runs/ moved aside it is STORE_NOT_FOUND until init starts a new store', async () => {
     const sb = sandbox()
     const run = await sb.launch({max_steps: 3, step_time_ms: 5, save_every: 0})
     await sb.waitForExitCode(run.run_id)
@@ -137,6 +137,9 @@ describe('a lost store', () => {
     expectNoStackTrace(human)
     expect(existsSync(sb.store)).toBe(false)
     execFileSync('mv', [join(sb.dir, 'runs'), join(sb.dir, 'runs.old')])
+    expectError(await sb.json(['runs']), 'STORE_NOT_FOUND', EXIT.notFound)
+    expect(existsSync(sb.store)).toBe(false)
+    expect(expectOk(await sb.json(['init', '--no-project'])).store).toBe(sb.store)
     expect(await sb.runs()).toEqual([])
   })
 })
@@ -176,6 +179,7 @@ describe.skipIf('skip' in tmpfs)(`a full disk${'skip' in tmpfs ? ` (skipped: ${t
     const dir = (tmpfs as {dir: string}).dir
     const store = join(dir, 'autolab.db')
     const cli = (args: string[]) => runCli([...args, '--json', '--store', store], {cwd: dir})
+    expectOk(await cli(['init', '--no-project']))
     expectOk(await cli(['campaign', 'create', 'before']))
     fill(join(dir, 'filler'))
     const error = expectError(await cli(['campaign', 'create', 'during']), 'DISK_FULL', EXIT.transient)

@@ -36,7 +36,7 @@ describe('store identity', () => {
     const other = join(sb.dir, 'other.db')
     // Both stores exist before any run (a store is not created next to another store's runs).
     expectOk(await sb.json(['runs']))
-    expectOk(await sb.json(['runs', '--store', other], {store: false}))
+    expectOk(await sb.json(['init', '--no-project', '--store', other], {store: false}))
     const theirs = expectOk(await sb.json(['launch', '--recipe', 'toy', '--set', 'max_steps=100000', '--set', 'step_time_ms=20', '--store', other], {store: false}))
     expect(theirs.run_id).toBe('r1')
     await sb.waitForSteps('r1', 2)
@@ -80,7 +80,9 @@ describe('store identity', () => {
     expect(await sb.runs().catch((e: Error) => e.message)).toContain('STORE_LOST')
     process.kill(-pgid, 'SIGTERM')
     await waitFor(() => processesWithEnvironMarker(sb.dir).length === 0, {message: 'the trainer to stop'})
-    // Nothing of the old store is left: a new one may start here.
+    // Nothing of the old store is left: no store here, and init may start a new one.
+    expectError(await sb.json(['runs']), 'STORE_NOT_FOUND', 3)
+    expectOk(await sb.json(['init', '--no-project']))
     expect(await sb.runs()).toEqual([])
   })
 })

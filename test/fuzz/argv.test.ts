@@ -297,6 +297,7 @@ describe('argv fuzz', () => {
     mkdirSync(seedDir)
     seedStore = join(seedDir, 'autolab.db')
     process.chdir(seedDir)
+    expect((await runInProcess(['init', '--no-project', '--json', '--store', seedStore])).json?.ok).toBe(true)
     const launched = await runInProcess(['launch', '--recipe', 'toy', '--set', 'max_steps=30', '--set', 'save_every=10', '--set', 'step_time_ms=0', '--name', 'lr05', '--json', '--store', seedStore])
     expect(launched.json?.ok, launched.stdout).toBe(true)
     await waitFor(async () => (await runInProcess(['show', 'r1', '--json', '--store', seedStore])).json?.data?.run?.status === 'completed', {timeoutMs: 30_000, message: 'the seed run to complete'})

@@ -1,5 +1,6 @@
 // Spawning the built CLI (`node bin/run.js …`) and checking its output contract. These helpers
 // know nothing about how autolab is implemented: they speak only the documented contract.
+import {spawnSync} from 'node:child_process'
 import {existsSync, readFileSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 import {performance} from 'node:perf_hooks'
@@ -80,6 +81,16 @@ export function spawnCli(args: string[], {cwd, env = {}, timeoutMs = 30_000}: Cl
     return {args, exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), json, durationMs}
   })
   return {process: child, result}
+}
+
+/**
+ * Create a store the documented way, `autolab init --no-project --store <store> --json`: no other
+ * command creates one. Synchronous (one spawn), so that helpers which hand out a ready store stay so.
+ */
+export function createStore(store: string, {cwd = dirname(store), env = {}}: Partial<CliOptions> = {}): void {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AUTOLAB_')))
+  const r = spawnSync(process.execPath, [BIN, 'init', '--no-project', '--store', store, '--json'], {cwd, env: {...base, ...env}, encoding: 'utf8', timeout: 30_000})
+  if (r.status !== 0) throw new Error(`autolab init --store ${store} failed (exit ${r.status}):\n${r.stdout}${r.stderr}`)
 }
 
 /** Run `node bin/run.js …args` and capture everything. Never throws on a non-zero exit. */

@@ -8,14 +8,17 @@ import {existsSync, mkdtempSync, readFileSync, realpathSync, rmSync} from 'node:
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, afterEach, expect} from 'vitest'
-import {assertBuilt, type CliResult, expectOk, spawnCli, waitFor} from './cli.js'
+import {assertBuilt, type CliResult, createStore, expectOk, spawnCli, waitFor} from './cli.js'
 import {describeProcess, processesWithEnvironMarker} from './processes.js'
 
 export const TERMINAL_STATUSES = new Set(['completed', 'failed', 'lost', 'killed'])
 
 export interface RunOptions {
   env?: Record<string, string | undefined>
-  /** Pass --store <dir>/autolab.db (default true). */
+  /**
+   * Pass --store <dir>/autolab.db (default true). The store is created with `init` before the
+   * first command that passes it (unless that command is init itself): no other command creates one.
+   */
   store?: boolean
   cwd?: string
   timeoutMs?: number
@@ -60,6 +63,8 @@ function createSandbox(): Sandbox {
   // realpath: the store's directory is what autolab reports, so compare like with like.
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'autolab-e2e-')))
   const store = join(dir, 'autolab.db')
+  // Once: a test that deletes the store later must see what autolab says about that.
+  let storeCreated = false
   const sb: Sandbox = {
     dir,
     store,
@@ -67,6 +72,10 @@ function createSandbox(): Sandbox {
     runDir: (runId) => join(dir, 'runs', runId),
     spawn(args, {env = {}, store: withStore = true, cwd = dir, timeoutMs} = {}) {
       if (args[0] === 'launch' || args[0] === 'demo') sb.mayHaveRuns = true
+      if (withStore && !storeCreated) {
+        storeCreated = true
+        if (args[0] !== 'init') createStore(store, {cwd, env: {AUTOLAB_E2E_SANDBOX: dir}})
+      }
       return spawnCli(withStore ? [...args, '--store', store] : args, {cwd, timeoutMs, env: {AUTOLAB_E2E_SANDBOX: dir, ...env}})
     },
     run: (args, options) => sb.spawn(args, options).result,

@@ -1,10 +1,9 @@
 // Spawning the built CLI and inspecting processes, for crash and concurrency tests.
 import {spawn, spawnSync} from 'node:child_process'
 import {readdirSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterEach, beforeEach} from 'vitest'
-import {removeDir, tempDir} from '../commands/run-command.js'
+import {createStore, removeDir, tempDir} from '../commands/run-command.js'
 
 const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url))
 
@@ -60,14 +59,15 @@ export function killAllUnder(dir: string): void {
 }
 
 /**
- * A scratch directory and store for each test of the calling suite; afterwards, processes of runs
+ * A scratch directory and a store created in it (by `init`) for each test of the calling suite; afterwards, processes of runs
  * the test left behind are killed and the directory removed.
  */
 export function useScratchStore(prefix: string): {readonly dir: string; readonly store: string} {
   const scratch = {dir: '', store: ''}
-  beforeEach(() => {
+  beforeEach(async () => {
     scratch.dir = tempDir(prefix)
-    scratch.store = join(scratch.dir, 'autolab.db')
+    // Only init creates a store (in-process: milliseconds, not a spawn).
+    scratch.store = await createStore(scratch.dir)
   })
   afterEach(() => {
     killAllUnder(scratch.dir)

@@ -13,14 +13,14 @@ import Resume from '../../src/commands/resume.js'
 import Runs from '../../src/commands/runs.js'
 import Show from '../../src/commands/show.js'
 import Tree from '../../src/commands/tree.js'
-import {removeDir, runCommand, tempDir, waitFor} from '../commands/run-command.js'
+import {createStore, removeDir, runCommand, tempDir, waitFor} from '../commands/run-command.js'
 
 describe('fork, pause, resume, modify', () => {
   let dir: string
   let store: string
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = tempDir('autolab-ops-')
-    store = join(dir, 'autolab.db')
+    store = await createStore(dir)
   })
   afterEach(async () => {
     const runs = (await runCommand(Runs, ['--store', store])).json.data?.runs ?? []

@@ -16,7 +16,7 @@ describe('crash recovery', () => {
   it('rolls back an operation whose pid now belongs to a process that is not autolab', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'autolab-recovery-'))
     dirs.push(dir)
-    const ctx = await openContext({store: join(dir, 'autolab.db'), log: () => {}})
+    const ctx = await openContext({store: join(dir, 'autolab.db'), create: true, log: () => {}})
     const impostor = spawn('sleep', ['30'], {stdio: 'ignore'})
     try {
       const now = new Date().toISOString()

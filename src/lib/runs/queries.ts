@@ -3,13 +3,28 @@ import {AutolabError} from '../output/errors.js'
 import type {Store} from '../store/open.js'
 import type {RunRow} from '../store/schema.js'
 
-/** Find a run by id (r12) or by name (the newest run with that name). */
+/** How many of the runs a reference matches are listed in AMBIGUOUS_RUN's details. */
+const AMBIGUOUS_SHOWN = 20
+
+/**
+ * Find a run by id (r12) or by name, both matched exactly: no prefixes (r1 is a prefix of r10).
+ * A reference that matches several runs — a name given twice (in two campaigns, or in a store
+ * from before names were unique), or a name that is another run's id — is AMBIGUOUS_RUN listing
+ * them: picking one (it used to be the newest) would act on a run the caller may not mean.
+ */
 export function resolveRun(store: Store, ref: string): RunRow {
-  const byId = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', ref))
-  if (byId) return byId
-  const byName = store.first(store.db.selectFrom('runs').selectAll().where('name', '=', ref).orderBy('seq', 'desc').limit(1))
-  if (byName) return byName
-  throw new AutolabError('RUN_NOT_FOUND', `No run "${ref}".`, {details: {run: ref}})
+  const matches = store.all(store.db.selectFrom('runs').selectAll()
+    .where((eb) => eb.or([eb('run_id', '=', ref), eb('name', '=', ref)]))
+    .orderBy('seq').limit(AMBIGUOUS_SHOWN + 1))
+  if (matches.length === 1) return matches[0]
+  if (matches.length === 0) throw new AutolabError('RUN_NOT_FOUND', `No run "${ref}".`, {details: {run: ref}})
+  const listed = matches.slice(0, AMBIGUOUS_SHOWN).map((r) => ({run_id: r.run_id, name: r.name, campaign_id: r.campaign_id, status: r.status, created_at: r.created_at}))
+  const more = matches.length > AMBIGUOUS_SHOWN ? ', and more' : ''
+  const what = (r: (typeof listed)[number]) => `${r.run_id} (${r.run_id === ref ? 'its id' : `named ${r.name}`}; campaign ${r.campaign_id}, ${r.status})`
+  throw new AutolabError('AMBIGUOUS_RUN', `"${ref}" matches ${more ? `more than ${AMBIGUOUS_SHOWN}` : matches.length} runs: ${listed.map(what).join(', ')}${more}.`, {
+    suggestedAction: `Refer to the run by its id: ${listed.map((r) => r.run_id).join(', ')}${more}.`,
+    details: {run: ref, matches: listed},
+  })
 }
 
 export function getRun(store: Store, runId: string): RunRow {

@@ -2,6 +2,7 @@
 // and the latest value of a chosen metric on each node.
 import type {Store} from '../store/open.js'
 import {metricSeries} from '../telemetry/history.js'
+import {checkMetrics} from '../telemetry/metric-names.js'
 import {type JsonNumber, toJsonNumber} from '../telemetry/values.js'
 
 export interface TreeNode {
@@ -22,9 +23,14 @@ export interface Tree {
   roots: TreeNode[]
 }
 
-export function buildTree(store: Store, options: {campaign: string; metric: string}): Tree {
+/**
+ * @param options.requireMetric the metric was asked for: METRIC_NOT_FOUND (listing the campaign's
+ * metrics) when no run of the campaign logged it although some logged steps.
+ */
+export function buildTree(store: Store, options: {campaign: string; metric: string; requireMetric?: boolean}): Tree {
   const rows = store.all(store.db.selectFrom('runs').select(['run_id', 'name', 'status', 'step', 'fork_step', 'parent_run_id', 'recipe'])
     .where('campaign_id', '=', options.campaign).orderBy('seq'))
+  if (options.requireMetric) checkMetrics(store, rows.map((r) => r.run_id), [options.metric], `Campaign ${options.campaign} (none of its runs)`, {campaign: options.campaign})
   const nodes = new Map<string, TreeNode>()
   for (const row of rows) {
     const last = metricSeries(store, row.run_id, [options.metric], {last: 1}).get(options.metric)!.at(-1)

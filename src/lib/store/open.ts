@@ -4,7 +4,7 @@
 // kysely's own SQLite transactions start with a deferred BEGIN, which turns into SQLITE_BUSY
 // when two processes upgrade their read locks at once.
 import BetterSqlite3 from 'better-sqlite3'
-import {mkdirSync, statSync} from 'node:fs'
+import {existsSync, mkdirSync, statSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {
   type CompiledQuery, type Compilable, DummyDriver, Kysely, Migrator, SqliteAdapter,
@@ -107,7 +107,10 @@ export class Store {
 }
 
 export interface OpenOptions {
-  /** Skip creating the file: used by read-only tools that must not create a store by accident. */
+  /**
+   * Never create a store: a missing or empty file is STORE_NOT_FOUND (STORE_LOST when run
+   * directories wait beside it). Every command but init opens the store this way (see locate.ts).
+   */
   mustExist?: boolean
 }
 
@@ -117,7 +120,10 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
   if (/^\/(proc|sys)(\/|$)/.test(file)) throw new AutolabError('STORE_ERROR', `Cannot put the store under ${file.split('/')[1] === 'proc' ? '/proc' : '/sys'}: ${file}`)
   const size = fileSize(file)
   // A missing or empty file means a store is about to be created: not on top of another's runs.
-  if (!size && !options.mustExist) refuseLostStore(file)
+  if (!size) {
+    refuseLostStore(file)
+    if (options.mustExist) throw new AutolabError('STORE_NOT_FOUND', `No store at ${file}${existsSync(file) ? ' (the file is empty)' : ''}. Nothing was created.`, {details: {store: file}})
+  }
   // First repair -wal/-shm left read-only by an earlier read-only open (only if the file itself
   // is writable: a read-only store keeps its sidecars as they are), then decide.
   if (size) alignSidecarModes(file)
@@ -219,5 +225,23 @@ function withBusyRetry<T>(fn: () => T): T {
       if ((error as {code?: string}).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw error
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10)
     }
+  }
+}
+
+/**
+ * An existing store opened only to be read, by the status bar of an error raised before the
+ * command opened its own (a parse error): never created, migrated or synced, and writes are
+ * refused. Null when there is no store at `file` or it cannot be read now.
+ */
+export function peekStore(file: string): Store | null {
+  if (!fileSize(file)) return null
+  let sqlite: BetterSqlite3.Database | undefined
+  try {
+    sqlite = new BetterSqlite3(file, {readonly: true, fileMustExist: true, timeout: 1000})
+    sqlite.pragma('query_only = ON')
+    return new Store(file, sqlite, 'opened only to read the status bar')
+  } catch {
+    sqlite?.close()
+    return null
   }
 }

@@ -3,7 +3,8 @@
 import {AutolabError} from '../output/errors.js'
 import {getRun, resolveRun} from '../runs/queries.js'
 import type {Store} from '../store/open.js'
-import {type HistoryOptions, metricHistory, metricSeries} from './history.js'
+import {type HistoryOptions, type HistoryPoint, metricHistory, metricSeries} from './history.js'
+import {checkMetrics} from './metric-names.js'
 import {type TrendStats, trendStats} from './trends.js'
 import {type JsonNumber, parseMetricValue, toJsonNumber} from './values.js'
 
@@ -15,17 +16,21 @@ export interface TrendResult extends TrendStats {
   computed_over_steps: [number, number] | null
   window: number | null
   latest: JsonNumber | null
+  /** The run has logged no step yet, or (over observations) no observation of the metric yet: n is 0. */
+  no_data_yet: boolean
 }
 
 export function trend(store: Store, ref: string, options: {metric: string; window?: number; steps?: [number, number]}): TrendResult {
   const run = resolveRun(store, ref)
-  let points: {step: number; value: number}[]
-  if (options.steps) {
+  const {noDataYet} = checkMetrics(store, [run.run_id], [options.metric], `Run ${run.run_id}`, {run_id: run.run_id})
+  let points: {step: number; value: number}[] = []
+  if (noDataYet) {
+    // Nothing logged yet: an empty answer that says so.
+  } else if (options.steps) {
     points = metricSeries(store, run.run_id, [options.metric], {from: options.steps[0], to: options.steps[1]}).get(options.metric)!
   } else {
     const window = options.window ?? run.trend_window
     const rows = store.prepare('SELECT step, metrics FROM observations WHERE run_id = ? ORDER BY step DESC').iterate(run.run_id) as Iterable<{step: number; metrics: string}>
-    points = []
     for (const row of rows) {
       const value = parseMetricValue((JSON.parse(row.metrics) as Record<string, {value?: unknown}>)[options.metric]?.value)
       if (value !== undefined) points.push({step: row.step, value})
@@ -33,17 +38,19 @@ export function trend(store: Store, ref: string, options: {metric: string; windo
     }
     points.reverse()
   }
-  if (points.length === 0) {
-    throw new AutolabError('INVALID_ARGUMENT', `Run ${run.run_id} has no ${options.metric} ${options.steps ? `points in steps ${options.steps.join(':')}` : 'observations yet'}.`, {
-      details: {run_id: run.run_id, metric: options.metric},
-      suggestedAction: 'Check the metric name with `autolab show`, or wait for more steps: `autolab wait --for step --run R --step N`.',
+  // The run has the metric, but not in the steps asked for.
+  if (points.length === 0 && options.steps && !noDataYet) {
+    throw new AutolabError('INVALID_ARGUMENT', `Run ${run.run_id} has no ${options.metric} points in steps ${options.steps.join(':')}.`, {
+      details: {run_id: run.run_id, metric: options.metric, steps: options.steps, latest_step: run.step},
+      suggestedAction: 'Pick steps the run has logged (its latest step is in details), or wait for them: `autolab wait --for step --run R --step N`.',
     })
   }
   const stats = trendStats(points)
   return {
     run_id: run.run_id, metric: options.metric, ...stats, computed_over: options.steps ? 'points' : 'observations',
     computed_over_steps: stats.first_step === null ? null : [stats.first_step, stats.last_step!],
-    window: options.steps ? null : options.window ?? run.trend_window, latest: toJsonNumber(points.at(-1)!.value),
+    window: options.steps ? null : options.window ?? run.trend_window, latest: points.length === 0 ? null : toJsonNumber(points.at(-1)!.value),
+    no_data_yet: points.length === 0,
   }
 }
 
@@ -66,13 +73,16 @@ export function samples(store: Store, ref: string, options: {step?: number; limi
 
 export interface CompareResult {
   metric: string
-  runs: {run_id: string; name: string | null; parent_run_id: string | null; fork_step: number | null; status: string}[]
+  /** no_data_yet: the run has logged no step yet (it has no points). */
+  runs: {run_id: string; name: string | null; parent_run_id: string | null; fork_step: number | null; status: string; no_data_yet: boolean}[]
   /** One row per step that any run logged: {step, <run_id>: value}. */
   points: Record<string, number | string>[]
 }
 
 export function compare(store: Store, refs: string[], options: {metric: string} & HistoryOptions): CompareResult {
   const runs = refs.map((r) => resolveRun(store, r))
+  // Each run that has logged steps must have logged the metric.
+  const noDataYet = new Map(runs.map((run) => [run.run_id, checkMetrics(store, [run.run_id], [options.metric], `Run ${run.run_id}`, {run_id: run.run_id}).noDataYet]))
   const byStep = new Map<number, Record<string, number | string>>()
   for (const run of runs) {
     for (const p of metricSeries(store, run.run_id, [options.metric], options).get(options.metric)!) {
@@ -83,9 +93,38 @@ export function compare(store: Store, refs: string[], options: {metric: string} 
   }
   return {
     metric: options.metric,
-    runs: runs.map((r) => ({run_id: r.run_id, name: r.name, parent_run_id: r.parent_run_id, fork_step: r.fork_step, status: r.status})),
+    runs: runs.map((r) => ({run_id: r.run_id, name: r.name, parent_run_id: r.parent_run_id, fork_step: r.fork_step, status: r.status, no_data_yet: noDataYet.get(r.run_id)!})),
     points: [...byStep.values()].sort((a, b) => (a.step as number) - (b.step as number)),
   }
+}
+
+export interface HistoryResult {
+  run_id: string
+  metrics: string[]
+  /** With withAncestors, each point also has the run_id it comes from. */
+  points: (HistoryPoint | AncestorPoint)[]
+  /** The run (with its ancestors, if asked) has logged no step yet. */
+  no_data_yet: boolean
+}
+
+/**
+ * Metric values of a run by step (with its ancestors' before each fork step, if asked). A
+ * metric named that the run (or its chain) never logged is METRIC_NOT_FOUND, unless nothing at
+ * all was logged yet (no_data_yet).
+ */
+export function runHistory(store: Store, ref: string, options: HistoryOptions & {withAncestors?: boolean}): HistoryResult {
+  const run = resolveRun(store, ref)
+  const chain = options.withAncestors ? ancestry(store, run.run_id).map((r) => r.run_id) : [run.run_id]
+  const {noDataYet} = checkMetrics(store, chain, options.metrics ?? [], `Run ${run.run_id}${chain.length > 1 ? ` (with its ancestors ${chain.slice(0, -1).join(', ')})` : ''}`, {run_id: run.run_id})
+  const history = options.withAncestors ? historyWithAncestors(store, run.run_id, options) : metricHistory(store, run.run_id, options)
+  return {run_id: run.run_id, ...history, no_data_yet: noDataYet}
+}
+
+/** The run and its ancestors, root first. */
+function ancestry(store: Store, runId: string) {
+  const chain = [getRun(store, runId)]
+  while (chain[0].parent_run_id) chain.unshift(getRun(store, chain[0].parent_run_id))
+  return chain
 }
 
 /**
@@ -95,8 +134,7 @@ export function compare(store: Store, refs: string[], options: {metric: string} 
 export type AncestorPoint = {step: number; run_id: string; [metric: string]: JsonNumber | string}
 
 export function historyWithAncestors(store: Store, runId: string, options: HistoryOptions): {metrics: string[]; points: AncestorPoint[]} {
-  const chain = [getRun(store, runId)]
-  while (chain[0].parent_run_id) chain.unshift(getRun(store, chain[0].parent_run_id))
+  const chain = ancestry(store, runId)
   const metrics = new Set<string>()
   const points: AncestorPoint[] = []
   chain.forEach((run, i) => {
