@@ -8,7 +8,7 @@ import RecipeList from '../../src/commands/recipe/list.js'
 import RecipeShow from '../../src/commands/recipe/show.js'
 import Runs from '../../src/commands/runs.js'
 import Show from '../../src/commands/show.js'
-import {removeDir, runCommand, tempDir, waitFor} from './run-command.js'
+import {createStore, removeDir, runCommand, tempDir, waitFor} from './run-command.js'
 
 const PROJECT = `recipes:
   declared:
@@ -34,9 +34,9 @@ describe('recipe show and list', () => {
   let dir: string
   let store: string
   let project: string
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = tempDir()
-    store = join(dir, 'autolab.db')
+    store = await createStore(dir)
     project = join(dir, 'autolab.yaml')
     writeFileSync(project, PROJECT)
   })

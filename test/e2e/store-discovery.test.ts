@@ -131,12 +131,16 @@ describe('finding the store', () => {
     expect(existsSync(join(child, '.autolab', 'autolab.db'))).toBe(false)
   })
 
-  it('guide needs no store and creates none; demo makes its own', async () => {
+  it('guide and recipe show/list need no store and create none; demo makes its own', async () => {
     const sb = sandbox()
     const cwd = emptyDir(sb)
     const guided = await sb.json(['guide'], {store: false, cwd})
     expect(expectOk(guided).commands.length).toBeGreaterThan(20)
     expect(guided.json.status.warnings.join(' ')).toContain('no store')
+    expect(readdirSync(cwd)).toEqual([])
+    // recipe show / list read only the project file: an agent learns the keys before any init.
+    expect(expectOk(await sb.json(['recipe', 'show', 'toy'], {store: false, cwd})).schema.learning_rate.type).toBe('number')
+    expect(expectOk(await sb.json(['recipe', 'list'], {store: false, cwd})).recipes.map((r: any) => r.name)).toEqual(['toy'])
     expect(readdirSync(cwd)).toEqual([])
     const store = join(cwd, 'demo', 'autolab.db')
     const demo = expectOk(await sb.json(['demo', '--steps', '10', '--step-time-ms', '0', '--store', store], {store: false, cwd}))

@@ -11,14 +11,14 @@ import Log from '../../src/commands/log.js'
 import Modify from '../../src/commands/modify.js'
 import Runs from '../../src/commands/runs.js'
 import Show from '../../src/commands/show.js'
-import {removeDir, runCommand, tempDir, waitFor} from '../commands/run-command.js'
+import {createStore, removeDir, runCommand, tempDir, waitFor} from '../commands/run-command.js'
 
 describe('config checks before anything starts', () => {
   let dir: string
   let store: string
-  beforeEach(() => {
+  beforeEach(async () => {
     dir = tempDir('autolab-schema-')
-    store = join(dir, 'autolab.db')
+    store = await createStore(dir)
   })
   afterEach(async () => {
     const runs = (await runCommand(Runs, ['--store', store])).json.data?.runs ?? []

@@ -1,5 +1,6 @@
 import {AutolabCommand, type Parsed} from '../../base-command.js'
 import type {Ctx} from '../../lib/context.js'
+import {loadProject} from '../../lib/project.js'
 import {table} from '../../lib/output/render.js'
 import {type RecipeSummary, listRecipes} from '../../lib/recipes.js'
 
@@ -12,8 +13,11 @@ export default class RecipeList extends AutolabCommand<RecipeListResult> {
   static summary = 'List the recipes of the project file (or the built-in toy recipe).'
   static examples = ['<%= config.bin %> recipe list', '<%= config.bin %> recipe list --json']
 
-  async execute(ctx: Ctx, _parsed: Parsed<typeof RecipeList>): Promise<RecipeListResult> {
-    return listRecipes(ctx.project())
+  // Reads only the project file: it answers outside any store too.
+  static needsStore = false
+
+  async execute(ctx: Ctx | undefined, {flags}: Parsed<typeof RecipeList>): Promise<RecipeListResult> {
+    return listRecipes(ctx?.project() ?? loadProject(flags.project))
   }
 
   render(r: RecipeListResult): string {

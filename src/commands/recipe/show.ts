@@ -3,6 +3,7 @@ import chalk from 'chalk'
 import {AutolabCommand, type Parsed} from '../../base-command.js'
 import {expectedPhrase} from '../../lib/config-schema.js'
 import type {Ctx} from '../../lib/context.js'
+import {loadProject} from '../../lib/project.js'
 import {table} from '../../lib/output/render.js'
 import {type RecipeView, keyRows, recipeView} from '../../lib/recipes.js'
 
@@ -12,8 +13,11 @@ export default class RecipeShow extends AutolabCommand<RecipeView> {
   static examples = ['<%= config.bin %> recipe show toy', '<%= config.bin %> recipe show toy --json']
   static args = {recipe: Args.string({description: 'Recipe name from the project file.', required: true})}
 
-  async execute(ctx: Ctx, {args}: Parsed<typeof RecipeShow>): Promise<RecipeView> {
-    return recipeView(ctx.project(), args.recipe)
+  // Reads only the project file: it answers outside any store too.
+  static needsStore = false
+
+  async execute(ctx: Ctx | undefined, {args, flags}: Parsed<typeof RecipeShow>): Promise<RecipeView> {
+    return recipeView(ctx?.project() ?? loadProject(flags.project), args.recipe)
   }
 
   render(r: RecipeView): string {
