@@ -1,5 +1,6 @@
 // The output contract of the built CLI, end to end: the JSON envelope, the status bar, stable
 // error codes and their exit classes, human error output, and how the store is located.
+import Database from 'better-sqlite3'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -122,17 +123,28 @@ describe('error envelope: codes and exit classes', () => {
     expect(await sb.runs()).toEqual([])
   })
 
-  it('an unusable store is an internal-class error (exit 1) in the envelope, without a stack trace', async () => {
+  it('a file that is not a store is NOT_A_STORE (exit 2) in the envelope, without a stack trace, and is left as it was', async () => {
     const sb = sandbox()
     const notADatabase = join(sb.dir, 'garbage.db')
-    writeFileSync(notADatabase, 'this is not an SQLite database, not even close. '.repeat(100))
+    const garbage = 'this is not an SQLite database, not even close. '.repeat(100)
+    writeFileSync(notADatabase, garbage)
     const r = await sb.run(['runs', '--json', '--store', notADatabase], {store: false})
-    const error = expectError(r, 'STORE_ERROR', 1)
+    const error = expectError(r, 'NOT_A_STORE', 2)
     expect(error.message).toContain(notADatabase)
     const human = await sb.run(['runs', '--store', notADatabase], {store: false})
-    expect(human.exitCode).toBe(1)
-    expect(human.stderr).toMatch(/^Error \[STORE_ERROR\]: /m)
+    expect(human.exitCode).toBe(2)
+    expect(human.stderr).toMatch(/^Error \[NOT_A_STORE\]: /m)
     expectNoStackTrace(human)
+    expect(readFileSync(notADatabase, 'utf8')).toBe(garbage)
+    // Another application's SQLite database: refused, never migrated into.
+    const other = join(sb.dir, 'other-app.sqlite')
+    const db = new Database(other)
+    db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES (\'ada\')')
+    db.close()
+    expectError(await sb.run(['runs', '--json', '--store', other], {store: false}), 'NOT_A_STORE', 2)
+    const after = new Database(other, {readonly: true})
+    expect((after.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {name: string}[]).map((t) => t.name)).toEqual(['users'])
+    after.close()
   })
 
   it('an unknown command with --json still answers with one JSON error document (UNKNOWN_COMMAND, exit 2)', async () => {

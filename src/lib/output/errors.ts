@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   INVALID_VALUE: {exit: EXIT.invalid, retryable: false, summary: 'A value (of --set, a patch or a config) has the wrong type, is out of range, or is too large or too deeply nested.', action: 'Fix the value named in the message.'},
   UNKNOWN_CONFIG_KEY: {exit: EXIT.invalid, retryable: false, summary: 'A config key is not in the recipe\'s schema (a typo?).', action: 'Use one of the keys named in details (`autolab recipe show <recipe> --json`), or pass --allow-new-keys if the trainer really takes it.'},
   AMBIGUOUS_RUN: {exit: EXIT.invalid, retryable: false, summary: 'A run reference matches several runs (a name given in two campaigns, or a name that is another run\'s id).', action: 'Use one of the run ids listed in details.matches.'},
+  NOT_A_STORE: {exit: EXIT.invalid, retryable: false, summary: 'The file given as the store is not an autolab store (not SQLite, or another application\'s database); nothing was changed.', action: 'Check --store / AUTOLAB_STORE; `autolab init` creates a store.'},
   UNKNOWN_COMMAND: {exit: EXIT.invalid, retryable: false, summary: 'No such command.', action: 'Run `autolab --help` for the list of commands.'},
   RUN_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No run with that id or name.', action: 'List runs with `autolab runs --json`.'},
   RECIPE_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No recipe with that name in the project file.', action: 'List recipes in autolab.yaml, or run `autolab init` to write an example.'},

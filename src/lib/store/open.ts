@@ -138,7 +138,7 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
     }
   } catch (error) {
     if (error instanceof AutolabError) throw error
-    throw storeError(`Cannot open the store at ${file}`, error, dirname(file))
+    throw storeError(file, 'open', error)
   }
   try {
     const store = new Store(file, sqlite, readOnlyReason)
@@ -159,7 +159,7 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
   } catch (error) {
     sqlite.close()
     if (error instanceof AutolabError) throw error
-    throw storeError(`Cannot prepare the store at ${file}`, error, dirname(file))
+    throw storeError(file, 'prepare', error)
   }
 }
 
@@ -173,7 +173,17 @@ function fileSize(file: string): number {
 }
 
 /** A full disk or a read-only file keeps its own code; anything else is STORE_ERROR. */
-function storeError(what: string, error: unknown, dir: string): AutolabError {
+/** The file named as the store is not one: the caller asked wrong (exit 2), nothing was changed. */
+function notAStore(file: string, why: string): AutolabError {
+  return new AutolabError('NOT_A_STORE', `${file} is not an autolab store: ${why}. Nothing was changed.`, {
+    details: {store: file}, suggestedAction: 'Check --store / AUTOLAB_STORE: it names the store file (.autolab/autolab.db), created by `autolab init`.',
+  })
+}
+
+function storeError(file: string, doing: 'open' | 'prepare', error: unknown): AutolabError {
+  if ((error as {code?: string})?.code === 'SQLITE_NOTADB') return notAStore(file, 'it is not an SQLite database')
+  const what = `Cannot ${doing} the store at ${file}`
+  const dir = dirname(file)
   const diagnosed = toAutolabError(diagnoseStoreError(error, dir))
   if (diagnosed.code !== 'INTERNAL' && diagnosed.code !== 'INVALID_ARGUMENT') return new AutolabError(diagnosed.code, `${what}: ${diagnosed.message}`, {suggestedAction: diagnosed.suggestedAction, details: diagnosed.details, cause: error})
   return new AutolabError('STORE_ERROR', `${what}: ${(error as Error).message}`, {cause: error})
@@ -190,7 +200,12 @@ function migrationsApplied(sqlite: BetterSqlite3.Database): number {
 async function migrate(store: Store): Promise<void> {
   const total = Object.keys(MIGRATIONS).length
   // The common case costs one indexed count: every command opens the store.
-  if (migrationsApplied(store.sqlite) === total) return
+  const applied = migrationsApplied(store.sqlite)
+  if (applied === total) return
+  // Tables but no autolab migrations: another application's database. Never migrate into it.
+  if (applied === 0 && (store.sqlite.prepare(`SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as {n: number}).n > 0) {
+    throw notAStore(store.path, 'it is an SQLite database of something else (it has tables, but none of autolab\'s)')
+  }
   const migrator = new Migrator({
     db: new Kysely<unknown>({dialect: new SqliteDialect({database: store.sqlite})}),
     provider: {getMigrations: async () => MIGRATIONS},
