@@ -3,8 +3,13 @@ import chalk from 'chalk'
 import {AutolabCommand, mutationFlags, type Parsed} from '../base-command.js'
 import type {Ctx} from '../lib/context.js'
 import {type LaunchResult, launchRun} from '../lib/runs/launch.js'
+import {getRun} from '../lib/runs/queries.js'
+import {declaredMetrics} from '../lib/telemetry/goals.js'
 
-export default class Launch extends AutolabCommand<LaunchResult> {
+/** The launch, and the primary metric its recipe declares (null: none): the one to follow. */
+export type LaunchView = LaunchResult & {primary_metric: string | null}
+
+export default class Launch extends AutolabCommand<LaunchView> {
   static summary = 'Start a training run from a recipe.'
   static description = 'The config is the recipe\'s default, deep-merged with --config FILE, then with each --set (dotted keys; values parsed as JSON when they parse, else strings). It is checked against the recipe\'s schema and hot_params ranges before anything starts: an unknown key is UNKNOWN_CONFIG_KEY naming the nearest known keys (unless --allow-new-keys), a wrong type or an out-of-range value INVALID_VALUE (see `autolab recipe show R`). Returns as soon as the process exists.'
   static examples = [
@@ -24,16 +29,19 @@ export default class Launch extends AutolabCommand<LaunchResult> {
     ...mutationFlags,
   }
 
-  async execute(ctx: Ctx, {flags}: Parsed<typeof Launch>): Promise<LaunchResult> {
-    return launchRun(ctx, {
+  async execute(ctx: Ctx, {flags}: Parsed<typeof Launch>): Promise<LaunchView> {
+    const launched = await launchRun(ctx, {
       recipe: flags.recipe, configFile: flags.config, sets: flags.set ?? [], name: flags.name, host: flags.host,
       queue: flags.queue, allowNewKeys: flags['allow-new-keys'], reason: flags.reason, idempotencyKey: flags['idempotency-key'],
     })
+    return {...launched, primary_metric: declaredMetrics(getRun(ctx.store, launched.run_id).recipe_spec).primary}
   }
 
-  render(r: LaunchResult): string {
+  render(r: LaunchView): string {
     if (r.status === 'queued') return `queued ${chalk.bold(r.run_id)}: no free GPU on ${r.host}; \`autolab tick\` starts it when one frees up`
     return `${r.replayed ? 'already launched' : 'launched'} ${chalk.bold(r.run_id)}${r.name ? ` (${r.name})` : ''} · recipe ${r.recipe} · host ${r.host} · pid ${r.pid} · config ${r.config_id.slice(0, 12)}\n` +
-      chalk.dim(`follow it: autolab show ${r.run_id} · autolab history ${r.run_id} --metric reward`)
+      chalk.dim(r.primary_metric === null
+        ? `follow it: autolab show ${r.run_id} · autolab history ${r.run_id}`
+        : `follow it: autolab trend ${r.run_id} --metric ${r.primary_metric} · autolab history ${r.run_id} --metric ${r.primary_metric}`)
   }
 }

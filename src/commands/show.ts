@@ -12,7 +12,7 @@ export interface ShowResult {
 
 export default class Show extends AutolabCommand<ShowResult> {
   static summary = 'Everything about one run: status, config, latest observation, checkpoints, statistics.'
-  static description = 'stats gives, per metric over the whole run: n, mean, std, auc (time-averaged area under the curve), best (and best_step) and last. Non-finite values appear as the strings "NaN", "Infinity", "-Infinity".'
+  static description = 'stats gives, per metric over the whole run: n, mean, std, auc (time-averaged area under the curve), best (and best_step), last, and goal — max or min as the run\'s recipe declares it under metrics:, null for a metric declared without one or not declared (then best and best_step are null); higher_is_better is true, false or null accordingly. Non-finite values appear as the strings "NaN", "Infinity", "-Infinity".'
   static examples = ['<%= config.bin %> show r3', '<%= config.bin %> show lr05 --json']
   static args = {run: runArg({required: true})}
 
@@ -32,7 +32,7 @@ export default class Show extends AutolabCommand<ShowResult> {
     const stats = Object.entries(run.stats)
     if (stats.length > 0) {
       lines.push('', table(stats, [
-        {header: 'METRIC', value: ([k]) => k},
+        {header: 'METRIC', value: ([k, s]) => `${k}${s.goal === 'max' ? ' ↑' : s.goal === 'min' ? ' ↓' : ''}`},
         {header: 'LAST', value: ([, s]) => s.last, align: 'right'},
         {header: 'BEST', value: ([, s]) => s.best, align: 'right'},
         {header: '@STEP', value: ([, s]) => s.best_step, align: 'right'},

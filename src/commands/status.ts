@@ -2,26 +2,25 @@ import chalk from 'chalk'
 import {AutolabCommand, type Parsed} from '../base-command.js'
 import type {Ctx} from '../lib/context.js'
 import {type EventView, listEvents} from '../lib/events.js'
-import {colourStatus, table} from '../lib/output/render.js'
-import {listRuns} from '../lib/runs/list.js'
-import type {RunView} from '../lib/runs/queries.js'
-import {LIVE_STATES} from '../lib/runs/state-machine.js'
+import {colourStatus, formatValue, table} from '../lib/output/render.js'
+import {type ActiveRun, activeRuns} from '../lib/status.js'
 
 export interface StatusResult {
   store: string
-  active_runs: RunView[]
+  /** Live, queued and paused runs, each with the latest value of its primary metric. */
+  active_runs: ActiveRun[]
   recent_events: EventView[]
 }
 
 export default class Status extends AutolabCommand<StatusResult> {
   static summary = 'What is going on: active runs and the latest events.'
-  static description = 'Every response carries the status bar (runs by state, GPUs, warnings, staleness); this command adds the active runs and the last ten events, so a new session can pick the campaign up from here.'
+  static description = 'Every response carries the status bar (runs by state, GPUs, warnings, staleness); this command adds the active runs (each with the latest value of its recipe\'s primary metric) and the last ten events, so a new session can pick the campaign up from here.'
   static examples = ['<%= config.bin %> status', '<%= config.bin %> status --json']
 
   async execute(ctx: Ctx, _parsed: Parsed<typeof Status>): Promise<StatusResult> {
     return {
       store: ctx.store.path,
-      active_runs: listRuns(ctx.store, {statuses: [...LIVE_STATES, 'queued', 'paused']}),
+      active_runs: activeRuns(ctx.store),
       recent_events: listEvents(ctx.store, {limit: 10}),
     }
   }
@@ -33,6 +32,7 @@ export default class Status extends AutolabCommand<StatusResult> {
       {header: 'STATUS', value: (x) => colourStatus(x.status)},
       {header: 'STEP', value: (x) => x.step, align: 'right'},
       {header: 'RECIPE', value: (x) => x.recipe},
+      {header: 'PRIMARY', value: (x) => (x.primary_metric === null ? null : `${x.primary_metric} ${formatValue(x.primary_value)}`)},
     ])
     const events = r.recent_events.map((e) => `${chalk.dim(`#${e.event_id} ${e.time.slice(11, 19)}`)} ${e.kind}${e.run_id ? ` ${e.run_id}` : ''}${e.reason ? ` — ${e.reason}` : ''}`)
     return [chalk.bold('active runs'), runs, '', chalk.bold('recent events'), ...(events.length ? events : [chalk.dim('(none)')])].join('\n')

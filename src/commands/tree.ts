@@ -10,17 +10,19 @@ export default class TreeCommand extends AutolabCommand<Tree> {
   static summary = 'The experiment tree of a campaign: forks with their steps, status, and the latest value of a metric.'
   static examples = ['<%= config.bin %> tree', '<%= config.bin %> tree --metric accuracy --json']
   static flags = {
-    metric: Flags.string({description: 'Metric whose latest value is shown on each run. [default: reward] A metric no run of the campaign logged is METRIC_NOT_FOUND listing theirs.'}),
+    metric: Flags.string({description: 'Metric whose latest value is shown on each run. [default: the primary_metric the campaign\'s runs declare; reward when they declare none or disagree] A metric no run of the campaign logged is METRIC_NOT_FOUND listing theirs.'}),
     campaign: Flags.string({description: 'Campaign. [default: default]'}),
   }
 
   async execute(ctx: Ctx, {flags}: Parsed<typeof TreeCommand>): Promise<Tree> {
-    // The default is only a default: a campaign whose runs log no reward shows no values, not an error.
-    return buildTree(ctx.store, {campaign: getCampaign(ctx.store, flags.campaign).campaign_id, metric: flags.metric ?? 'reward', requireMetric: flags.metric !== undefined})
+    // Without --metric: the runs' primary metric, else reward — only a default: no values, not an error, when no run logs it.
+    return buildTree(ctx.store, {campaign: getCampaign(ctx.store, flags.campaign).campaign_id, metric: flags.metric, requireMetric: true})
   }
 
   render(r: Tree): string {
-    const lines: string[] = [chalk.bold(`campaign ${r.campaign}`) + chalk.dim(` (${r.metric})`)]
+    const why = r.metric_source === 'primary_metric' ? ', the runs\' primary metric'
+      : r.metric_source === 'default' ? `, the default: ${r.primary_metrics.length === 0 ? 'the runs declare no primary metric' : `the runs declare ${r.primary_metrics.join(', ')}`}` : ''
+    const lines: string[] = [chalk.bold(`campaign ${r.campaign}`) + chalk.dim(` (${r.metric}${why})`)]
     const draw = (node: TreeNode, prefix: string, last: boolean, root: boolean) => {
       const branch = root ? '' : last ? '└─ ' : '├─ '
       const edge = node.fork_step === null || root ? '' : chalk.dim(`@${node.fork_step} `)

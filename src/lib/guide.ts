@@ -31,7 +31,7 @@ export const LOOP = [
   'recipe show R  (the config keys you may --set, with types, ranges and defaults; hot params; metrics and which way is better)',
   'launch --recipe R --set k=v --reason "why"  → data.run_id',
   'wait --for anomaly,exit,message,step --run R --since CURSOR --timeout 600  → data.woken_by, data.events, data.cursor',
-  'trend R --metric M --window N / samples R / history R --last N / compare A B --metric M  (reads: cheap, do them often)',
+  'trend R --metric M --window N → data.verdict (improving | worsening | plateau | noisy; changing for a metric without a goal) / compare A B --metric M → a summary per run / samples R / history R --last N  (reads: cheap, do them often)',
   'act: modify R --set k=v --wait (hot, in flight) | fork R --step N --set k=v (new branch) | pause R / resume R | kill R',
   'note --run R "what you concluded"  (your reasoning, for the next session)',
   'campaign finalize --winner R --summary "…"  (when the criterion is met or the budget is spent)',
@@ -49,6 +49,7 @@ export const RULES = [
   'launch and fork check the config against the recipe\'s schema before anything starts: UNKNOWN_CONFIG_KEY names the nearest keys (a typo?), INVALID_VALUE the type or range wanted; --allow-new-keys only when the trainer really takes a key the recipe does not declare.',
   'Forking is cheap (hard links) and atomic: prefer a fork over restarting from scratch.',
   'Metric values are numbers or the strings "NaN", "Infinity", "-Infinity"; a non-finite value is also an anomaly event.',
+  'Which way is better is what the recipe declares (recipe show R: metrics.<m>.goal max | min | null, primary_metric): verdicts and best values follow it; a metric without a goal has no best.',
   'When the budget is spent, launch/fork/resume fail with BUDGET_EXHAUSTED; kill, pause, note and finalize still work.',
 ]
 

@@ -2,9 +2,16 @@
 // agent should know (warnings) and how old the data it is reading is.
 import {BUDGET_WARNING_FRACTION, type BudgetView, budgetOf, getCampaign} from './campaigns.js'
 import type {Ctx} from './context.js'
+import {listRuns} from './runs/list.js'
+import type {RunView} from './runs/queries.js'
+import {LIVE_STATES} from './runs/state-machine.js'
 import {locateStore} from './store/locate.js'
 import {peekStore} from './store/open.js'
 import {DEFAULT_CAMPAIGN} from './store/seed.js'
+import type {Store} from './store/open.js'
+import {declaredMetrics} from './telemetry/goals.js'
+import {metricSeries} from './telemetry/history.js'
+import {type JsonNumber, toJsonNumber} from './telemetry/values.js'
 
 export interface StatusBar {
   runs: {running: number; starting: number; queued: number; paused: number; pausing: number; killing: number}
@@ -80,4 +87,24 @@ export function statusBar(ctx: Pick<Ctx, 'store' | 'now' | 'warnings'>): StatusB
     else if (total !== null && spent >= BUDGET_WARNING_FRACTION * total) bar.warnings.push(`campaign ${campaign.name}: ${Math.round((spent / total) * 100)}% of the GPU budget spent`)
   }
   return bar
+}
+
+/** A run of the `status` command: the run, and the latest value of its recipe's primary metric. */
+export interface ActiveRun extends RunView {
+  /** The primary metric its recipe declares (null: none). */
+  primary_metric: string | null
+  /** Its latest logged value and the step of it (null: none logged yet, or no primary metric). */
+  primary_value: JsonNumber | null
+  primary_step: number | null
+}
+
+/** Runs that are live, queued or paused, each with its primary metric's latest value (one indexed read per run). */
+export function activeRuns(store: Store): ActiveRun[] {
+  const runs = listRuns(store, {statuses: [...LIVE_STATES, 'queued', 'paused']})
+  const spec = store.prepare('SELECT recipe_spec FROM runs WHERE run_id = ?')
+  return runs.map((run) => {
+    const primary = declaredMetrics((spec.get(run.run_id) as {recipe_spec: string} | undefined)?.recipe_spec).primary
+    const latest = primary === null ? undefined : metricSeries(store, run.run_id, [primary], {last: 1}).get(primary)!.at(-1)
+    return {...run, primary_metric: primary, primary_value: latest === undefined ? null : toJsonNumber(latest.value), primary_step: latest?.step ?? null}
+  })
 }

@@ -48,7 +48,7 @@ describe('METRIC_NOT_FOUND', () => {
     withSleeper(sb)
     const {run_id: id} = expectOk(await sb.json(['launch', '--recipe', 'sleeper']))
     const history = expectOk(await sb.json(['history', id, '--metric', 'reward']))
-    expect(history).toEqual({run_id: id, metrics: ['reward'], points: [], no_data_yet: true})
+    expect(history).toEqual({run_id: id, metrics: ['reward'], points: [], no_data_yet: true, total: 0, truncated: false, next: null})
     const trend = expectOk(await sb.json(['trend', id, '--metric', 'reward']))
     expect(trend).toMatchObject({run_id: id, n: 0, slope: null, mean: null, latest: null, computed_over_steps: null, no_data_yet: true})
     const compare = expectOk(await sb.json(['compare', id, id, '--metric', 'reward']))

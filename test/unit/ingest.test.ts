@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {type Store, openStore} from '../../src/lib/store/open.js'
 import {metricHistory, latestObservation} from '../../src/lib/telemetry/history.js'
-import {completeLines, type IngestSource, ingestMetrics, ingestSamples, ingestTrainerEvents} from '../../src/lib/telemetry/ingest.js'
+import {completeLines, type IngestSource, ingestMetrics, ingestSamples, ingestTrainerEvents, SPIKE_STDS} from '../../src/lib/telemetry/ingest.js'
 import {MAX_LINE_BYTES, Rejections} from '../../src/lib/telemetry/validate.js'
 
 const line = (step: number, metrics: Record<string, unknown>) => `${JSON.stringify({step, time: 1000 + step, metrics})}\n`
@@ -174,5 +174,34 @@ describe('ingest', () => {
     expect(src.rejections.first).toMatchObject({offset: 0, reason: 'checkpoint "/etc": it resolves outside the run directory'})
     expect(store.sqlite.prepare('SELECT count(*) AS n FROM checkpoints').get()).toEqual({n: 0})
     expect(result.events).toEqual([{kind: 'trainer_event', step: 12, data: {type: 'my_trainer_note', step: 12, text: 'hello'}}])
+  })
+
+  describe('spikes', () => {
+    const wide = {run_id: 'r1', run_dir: '/runs/r1', observation_cadence: 5, trend_window: 20}
+    const spikes = (metric: string, values: number[]) => {
+      const data = values.map((v, i) => line(i + 1, {[metric]: v})).join('')
+      return store.write(() => ingestMetrics(store, wide, Buffer.from(data), null, source())).events.filter((e) => e.data.type === 'spike')
+    }
+    // ±1e-4 around a level: a std of 1e-4.
+    const jitter = (level: number, n: number) => Array.from({length: n}, (_, i) => level + (i % 2 === 0 ? 1e-4 : -1e-4))
+
+    it('a bounded metric settling (accuracy 0.98 → 0.99 → 1.0, std 1e-4) is not a spike: the spread has a floor of 1% of the level', () => {
+      // Each step is ~100 standard deviations of the window, but only 1% of the level.
+      expect(spikes('accuracy', [...jitter(0.98, 15), ...jitter(0.99, 4), ...jitter(1, 6)])).toEqual([])
+    })
+
+    it('a real blow-up still spikes, once', () => {
+      expect(spikes('loss', [...jitter(1, 15), 50, 1]).map((e) => e.data)).toEqual([{type: 'spike', metric: 'loss', step: 16, value: 50, previous: 1 + 1e-4}])
+    })
+
+    it('a drop of half the level of a settled metric spikes', () => {
+      expect(spikes('accuracy', [...jitter(0.98, 15), 0.5]).map((e) => e.step)).toEqual([16])
+    })
+
+    it(`a noisy metric spikes beyond ${SPIKE_STDS} of its standard deviations, not within`, () => {
+      const alternating = Array.from({length: 15}, (_, i) => i % 2)
+      expect(spikes('loss', [...alternating, 0.5 + 0.5 * (SPIKE_STDS - 0.5)])).toEqual([])
+      expect(spikes('kl', [...alternating, 0.5 + 0.5 * (SPIKE_STDS + 0.5)]).map((e) => e.step)).toEqual([16])
+    })
   })
 })

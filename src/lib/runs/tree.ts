@@ -2,6 +2,7 @@
 // and the latest value of a chosen metric on each node.
 import type {Store} from '../store/open.js'
 import {metricSeries} from '../telemetry/history.js'
+import {declaredMetrics} from '../telemetry/goals.js'
 import {checkMetrics} from '../telemetry/metric-names.js'
 import {type JsonNumber, toJsonNumber} from '../telemetry/values.js'
 
@@ -20,20 +21,43 @@ export interface TreeNode {
 export interface Tree {
   campaign: string
   metric: string
+  /**
+   * Why this metric: `asked` (--metric), `primary_metric` (the one primary metric the campaign's
+   * runs declare), or `default` (reward: the runs declare none, or disagree — see primary_metrics).
+   */
+  metric_source: 'asked' | 'primary_metric' | 'default'
+  /** The distinct primary metrics the campaign's runs declare, sorted. */
+  primary_metrics: string[]
   roots: TreeNode[]
 }
 
+/** The metric shown when the runs declare no single primary metric. */
+export const TREE_DEFAULT_METRIC = 'reward'
+
 /**
- * @param options.requireMetric the metric was asked for: METRIC_NOT_FOUND (listing the campaign's
- * metrics) when no run of the campaign logged it although some logged steps.
+ * @param options.metric the metric asked for (--metric); with requireMetric, METRIC_NOT_FOUND
+ * (listing the campaign's metrics) when no run of the campaign logged it although some logged
+ * steps. Without it, the
+ * primary metric the runs declare (when they agree), else reward — only a default: a campaign
+ * whose runs never log it shows no values, not an error.
  */
-export function buildTree(store: Store, options: {campaign: string; metric: string; requireMetric?: boolean}): Tree {
-  const rows = store.all(store.db.selectFrom('runs').select(['run_id', 'name', 'status', 'step', 'fork_step', 'parent_run_id', 'recipe'])
+export function buildTree(store: Store, options: {campaign: string; metric?: string; requireMetric?: boolean}): Tree {
+  const rows = store.all(store.db.selectFrom('runs').select(['run_id', 'name', 'status', 'step', 'fork_step', 'parent_run_id', 'recipe', 'recipe_spec'])
     .where('campaign_id', '=', options.campaign).orderBy('seq'))
-  if (options.requireMetric) checkMetrics(store, rows.map((r) => r.run_id), [options.metric], `Campaign ${options.campaign} (none of its runs)`, {campaign: options.campaign})
+  const primaries = [...new Set(rows.map((r) => declaredMetrics(r.recipe_spec).primary).filter((p): p is string => p !== null))].sort()
+  let metric: string
+  let source: Tree['metric_source']
+  if (options.metric !== undefined) {
+    [metric, source] = [options.metric, 'asked']
+    if (options.requireMetric) checkMetrics(store, rows.map((r) => r.run_id), [metric], `Campaign ${options.campaign} (none of its runs)`, {campaign: options.campaign})
+  } else if (primaries.length === 1) {
+    [metric, source] = [primaries[0], 'primary_metric']
+  } else {
+    [metric, source] = [TREE_DEFAULT_METRIC, 'default']
+  }
   const nodes = new Map<string, TreeNode>()
   for (const row of rows) {
-    const last = metricSeries(store, row.run_id, [options.metric], {last: 1}).get(options.metric)!.at(-1)
+    const last = metricSeries(store, row.run_id, [metric], {last: 1}).get(metric)!.at(-1)
     nodes.set(row.run_id, {
       run_id: row.run_id, name: row.name, status: row.status, step: row.step, fork_step: row.fork_step, recipe: row.recipe,
       metric: last === undefined ? null : toJsonNumber(last.value), children: [],
@@ -47,5 +71,5 @@ export function buildTree(store: Store, options: {campaign: string; metric: stri
     if (parent) parent.children.push(node)
     else roots.push(node)
   }
-  return {campaign: options.campaign, metric: options.metric, roots}
+  return {campaign: options.campaign, metric, metric_source: source, primary_metrics: primaries, roots}
 }

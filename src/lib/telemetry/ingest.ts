@@ -110,6 +110,13 @@ function* validLines<T>(lines: Line[], source: IngestSource, validate: (record: 
 
 /** A value further than this many standard deviations from its window's mean is a spike. */
 export const SPIKE_STDS = 6
+/**
+ * The spread a spike is measured against is at least this fraction of the window's |mean|: a
+ * metric that barely moves (a bounded one settling: accuracy 0.98 → 0.99 → 1.0 with a std of
+ * 1e-4) has a tiny std, and a step of a percent of its level would be "100 standard deviations".
+ * So a spike is always more than SPIKE_STDS × 1% = 6% of the level away from the mean.
+ */
+export const SPIKE_FLOOR_RELATIVE = 0.01
 /** Spikes are only judged once the window holds this many finite points. */
 const SPIKE_MIN_POINTS = 10
 
@@ -170,13 +177,19 @@ class Window {
     this.sumSq += sign * value * value
   }
 
-  /** Is `value` a spike against the points before it? (Compared squared: no sqrt per point.) */
+  /**
+   * Is `value` a spike against the points before it? (Compared squared: no sqrt per point.) A
+   * window without any spread (a constant) judges nothing; otherwise the spread has a floor of
+   * SPIKE_FLOOR_RELATIVE × |mean|.
+   */
   isSpike(value: number): boolean {
     if (this.n < SPIKE_MIN_POINTS || !Number.isFinite(value)) return false
     const mean = this.sum / this.n
     const variance = this.sumSq / this.n - mean * mean
+    if (!(variance > 0)) return false
+    const floor = SPIKE_FLOOR_RELATIVE * mean
     const d = value - mean
-    return variance > 0 && d * d > SPIKE_STDS * SPIKE_STDS * variance
+    return d * d > SPIKE_STDS * SPIKE_STDS * Math.max(variance, floor * floor)
   }
 
   /** The window's statistics (same definitions as trendStats, without building points). */
