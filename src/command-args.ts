@@ -51,6 +51,12 @@ export const statusFlag = listFlag({description: 'Only runs in these statuses.',
  * query ("datatype mismatch"); here any value outside [min, max] — by default the safe
  * integers — is an INVALID_ARGUMENT naming the flag and its range.
  */
+/**
+ * The longest any command waits in one call (a day): an agent loops over calls, and Node's timers
+ * overflow past ~24.8 days (firing at once), so an unbounded wait would be a silent no-wait.
+ */
+export const MAX_WAIT_SECONDS = 86_400
+
 export const integerFlag = ((options: Record<string, unknown> = {}) =>
   Flags.integer({...options, parse: parseBoundedInteger})) as typeof Flags.integer
 

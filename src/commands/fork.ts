@@ -1,7 +1,7 @@
 import * as Flags from '@oclif/core/flags'
 import chalk from 'chalk'
 import {AutolabCommand, mutationFlags, type Parsed} from '../base-command.js'
-import {integerFlag, runArg} from '../command-args.js'
+import {MAX_WAIT_SECONDS, integerFlag, runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {type ForkResult, forkRun} from '../lib/runs/fork.js'
 
@@ -25,7 +25,7 @@ export default class Fork extends AutolabCommand<ForkResult> {
     campaign: Flags.string({description: 'Campaign for the child (e.g. an open one, to continue from a finalized campaign\'s run). [default: the parent\'s]'}),
     'pause-parent': Flags.boolean({description: 'Pause the parent once the child runs.'}),
     copy: Flags.boolean({description: 'Copy the checkpoint instead of hard-linking it.'}),
-    timeout: integerFlag({description: 'Seconds to wait for a running parent\'s fresh checkpoint.', default: 60, min: 1}),
+    timeout: integerFlag({description: 'Seconds to wait for a running parent\'s fresh checkpoint.', default: 60, min: 1, max: MAX_WAIT_SECONDS}),
     'allow-new-keys': Flags.boolean({description: 'Accept config keys the parent\'s schema does not know (recorded in the decision log); values of known keys are still checked.'}),
     ...mutationFlags,
   }

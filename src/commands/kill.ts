@@ -1,5 +1,5 @@
 import {AutolabCommand, mutationFlags, type Parsed} from '../base-command.js'
-import {integerFlag, runArg} from '../command-args.js'
+import {MAX_WAIT_SECONDS, integerFlag, runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {colourStatus} from '../lib/output/render.js'
 import {type KillResult, killRun} from '../lib/runs/kill.js'
@@ -10,7 +10,7 @@ export default class Kill extends AutolabCommand<KillResult> {
   static examples = ['<%= config.bin %> kill r3 --reason "child is ahead"', '<%= config.bin %> kill r3 --grace 2 --json']
   static args = {run: runArg({required: true})}
   static flags = {
-    grace: integerFlag({description: 'Seconds to wait for a graceful exit before escalating.', default: 10, min: 0}),
+    grace: integerFlag({description: 'Seconds to wait for a graceful exit before escalating.', default: 10, min: 0, max: MAX_WAIT_SECONDS}),
     ...mutationFlags,
   }
 

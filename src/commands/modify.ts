@@ -1,6 +1,6 @@
 import * as Flags from '@oclif/core/flags'
 import {AutolabCommand, mutationFlags, type Parsed} from '../base-command.js'
-import {integerFlag, runArg} from '../command-args.js'
+import {MAX_WAIT_SECONDS, integerFlag, runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {type ModifyResult, modifyRun} from '../lib/runs/modify.js'
 
@@ -15,7 +15,7 @@ export default class Modify extends AutolabCommand<ModifyResult> {
   static flags = {
     set: Flags.string({description: 'key=value of a hot-modifiable parameter (repeatable).', multiple: true, required: true}),
     wait: Flags.boolean({description: 'Block until the trainer acknowledges the change.'}),
-    timeout: integerFlag({description: 'With --wait: seconds to wait for the acknowledgement.', default: 60, min: 1}),
+    timeout: integerFlag({description: 'With --wait: seconds to wait for the acknowledgement.', default: 60, min: 1, max: MAX_WAIT_SECONDS}),
     ...mutationFlags,
   }
 

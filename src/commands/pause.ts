@@ -1,5 +1,5 @@
 import {AutolabCommand, mutationFlags, type Parsed} from '../base-command.js'
-import {integerFlag, runArg} from '../command-args.js'
+import {MAX_WAIT_SECONDS, integerFlag, runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {colourStatus} from '../lib/output/render.js'
 import {type PauseResult, pauseRun} from '../lib/runs/pause.js'
@@ -10,7 +10,7 @@ export default class Pause extends AutolabCommand<PauseResult> {
   static examples = ['<%= config.bin %> pause r3 --reason "free the GPU for r7"', '<%= config.bin %> pause r3 --json']
   static args = {run: runArg({required: true})}
   static flags = {
-    timeout: integerFlag({description: 'Seconds to wait for the trainer to checkpoint and exit before signalling it.', default: 60, min: 0}),
+    timeout: integerFlag({description: 'Seconds to wait for the trainer to checkpoint and exit before signalling it.', default: 60, min: 0, max: MAX_WAIT_SECONDS}),
     ...mutationFlags,
   }
 

@@ -1,6 +1,6 @@
 import chalk from 'chalk'
 import {AutolabCommand, type Parsed} from '../base-command.js'
-import {integerFlag, listFlag} from '../command-args.js'
+import {MAX_WAIT_SECONDS, integerFlag, listFlag} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {WAKE_KINDS, type WaitResult, type WakeKind, waitForEvents} from '../lib/wait.js'
 
@@ -16,7 +16,7 @@ export default class Wait extends AutolabCommand<WaitResult> {
   static syncFirst = false
   static flags = {
     for: listFlag({description: 'Kinds to wake on.', options: Object.keys(WAKE_KINDS), default: ['anomaly', 'exit', 'message']}),
-    timeout: integerFlag({description: 'Seconds to wait at most.', default: 600, min: 0}),
+    timeout: integerFlag({description: 'Seconds to wait at most.', default: 600, min: 0, max: MAX_WAIT_SECONDS}),
     since: integerFlag({description: 'Cursor (an event_id) from a previous wait or log: events after it count.', min: 0}),
     run: listFlag({description: 'Only events of these runs (ids or names); messages and budget events still wake.'}),
     step: integerFlag({description: 'With --for step: the step to wait for.', min: 0}),

@@ -12,6 +12,7 @@ import Log from '../../src/commands/log.js'
 import Runs from '../../src/commands/runs.js'
 import Samples from '../../src/commands/samples.js'
 import Wait from '../../src/commands/wait.js'
+import {MAX_WAIT_SECONDS} from '../../src/command-args.js'
 import {createStore, removeDir, runCommand, tempDir} from './run-command.js'
 
 const HUGE = ['9223372036854775808', '99999999999999999999', '9007199254740992', '-9007199254740992']
@@ -34,15 +35,15 @@ describe('argument edges in-process', () => {
       ['history', '--last', History, ['r1'], 1],
       ['history', '--from', History, ['r1'], Number.MIN_SAFE_INTEGER],
       ['compare', '--to', Compare, ['r1', '--metric', 'reward'], Number.MIN_SAFE_INTEGER],
-      ['wait', '--timeout', Wait, [], 0],
-    ] as const)('%s %s: values past 2^53 are INVALID_ARGUMENT naming the flag and its range', async (_id, flag, command, args, min) => {
+      ['wait', '--timeout', Wait, [], 0, MAX_WAIT_SECONDS],
+    ] as const)('%s %s: values past 2^53 are INVALID_ARGUMENT naming the flag and its range', async (_id, flag, command, args, min, max: number = Number.MAX_SAFE_INTEGER) => {
       for (const value of HUGE) {
         const out = await runCommand(command, [...args, flag, value, '--store', store])
         expect(out.json.ok, out.stdout).toBe(false)
         expect(out.json.error.code).toBe('INVALID_ARGUMENT')
         expect(out.exitCode).toBe(2)
         expect(out.json.error.message).toContain(`${flag} `)
-        expect(out.json.error.message).toContain(`from ${min} to ${Number.MAX_SAFE_INTEGER}`)
+        expect(out.json.error.message).toContain(`from ${min} to ${max}`)
         expect(out.json.error.message).not.toMatch(/Parsing|See more help/)
       }
     })
@@ -55,6 +56,16 @@ describe('argument edges in-process', () => {
     it.each(['1e400', 'NaN', '1.5', '0x10', '', '٣', '-1'])('--limit %j is INVALID_ARGUMENT', async (value) => {
       const out = await runCommand(Runs, ['--limit', value, '--store', store])
       expect(out.json.error).toMatchObject({code: 'INVALID_ARGUMENT', details: {flag: 'limit', min: 1, max: Number.MAX_SAFE_INTEGER}})
+    })
+
+    it('no wait is longer than a day (Node timers overflow past ~24.8 days and would fire at once)', async () => {
+      const waits = Object.entries(COMMANDS).flatMap(([id, command]) => Object.entries(command.flags ?? {})
+        .filter(([name]) => name === 'timeout' || name === 'grace').map(([name, flag]) => [id, name, flag] as const))
+      expect(waits.map(([id, name]) => `${id} --${name}`).sort()).toEqual(['fork --timeout', 'kill --grace', 'modify --timeout', 'pause --timeout', 'wait --timeout'])
+      for (const [id, name, flag] of waits as unknown as [string, string, {parse: (...a: unknown[]) => unknown}][]) {
+        await expect(Promise.resolve().then(() => flag.parse(String(MAX_WAIT_SECONDS + 1), {}, {...flag, name})), `${id} --${name}`).rejects.toMatchObject({code: 'INVALID_ARGUMENT'})
+        expect(await flag.parse(String(MAX_WAIT_SECONDS), {}, {...flag, name})).toBe(MAX_WAIT_SECONDS)
+      }
     })
 
     it('every integer flag of every command is bounded (one helper, integerFlag)', async () => {
