@@ -26,6 +26,7 @@ export interface Guide {
 }
 
 export const LOOP = [
+  'init  (once per project: creates the store in ./.autolab; every other command finds it from here or below, like git finds .git — else STORE_NOT_FOUND)',
   'campaign create NAME --goal … --criterion … --budget-gpu-hours H  (once; or campaign use NAME to pick one up)',
   'status / tree / log --decisions  (a new session starts here: what runs, what was decided and why; then log --since CURSOR)',
   'recipe show R  (the config keys you may --set, with types, ranges and defaults; hot params; metrics and which way is better)',
