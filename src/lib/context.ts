@@ -1,5 +1,6 @@
 // The context every library operation takes: the store, the clock, who is acting, where to log,
 // the project file (loaded on first use) and executors per host. Tests build one directly.
+import {resolve} from 'node:path'
 import {AutolabError} from './output/errors.js'
 import {type Executor} from './hosts/executor.js'
 import {LocalExecutor} from './hosts/local.js'
@@ -60,7 +61,7 @@ export async function openContext(options: ContextOptions = {}): Promise<Ctx> {
     executor(hostId: string): Executor {
       let executor = executors.get(hostId)
       if (!executor) {
-        executor = createExecutor(getHost(store, hostId))
+        executor = createExecutor(store, getHost(store, hostId))
         executors.set(hostId, executor)
       }
       return executor
@@ -81,7 +82,8 @@ export function getHost(store: Store, hostId: string): HostRow {
   return host
 }
 
-function createExecutor(host: HostRow): Executor {
-  if (host.kind === 'local') return new LocalExecutor(host.host_id, host.root)
+function createExecutor(store: Store, host: HostRow): Executor {
+  // A relative root (the local host's '.') is relative to the store's directory, not to the cwd.
+  if (host.kind === 'local') return new LocalExecutor(host.host_id, resolve(store.dir, host.root))
   throw new AutolabError('INVALID_CONFIG', `Host ${host.host_id} has kind ${host.kind}, which this version cannot drive.`)
 }

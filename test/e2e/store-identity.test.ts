@@ -1,7 +1,8 @@
 // A store knows its runs and its runs know their store: every run dir records the store_id
 // (autolab-run.json) and every trainer carries it (AUTOLAB_STORE_ID); a run dir that exists is
 // never reused; doctor reports directories and trainer processes of another (or a lost) store.
-import {readFileSync, rmSync, writeFileSync} from 'node:fs'
+import Database from 'better-sqlite3'
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {expectError, expectOk, waitFor} from '../helpers/cli.js'
@@ -84,5 +85,23 @@ describe('store identity', () => {
     expectError(await sb.json(['runs']), 'STORE_NOT_FOUND', 3)
     expectOk(await sb.json(['init', '--no-project']))
     expect(await sb.runs()).toEqual([])
+  })
+
+  it('a store copied elsewhere launches its runs beside itself, not into the original\'s directory', async () => {
+    const sb = sandbox()
+    const first = await sb.launch({max_steps: 3, step_time_ms: 0})
+    await sb.waitForExitCode(first.run_id)
+    await sb.ok(['sync'])
+    const copyDir = join(sb.dir, 'copy')
+    mkdirSync(copyDir)
+    // A consistent copy, as a backup tool would make it (the store is quiet: nothing is running).
+    const source = new Database(sb.store, {readonly: true})
+    await source.backup(join(copyDir, 'autolab.db'))
+    source.close()
+    const copied = await sb.ok(['launch', '--recipe', 'toy', '--set', 'max_steps=3', '--set', 'step_time_ms=0', '--store', join(copyDir, 'autolab.db')], {store: false})
+    expect(copied.run_dir).toBe(join(copyDir, 'runs', copied.run_id))
+    expect(existsSync(sb.runDir(copied.run_id))).toBe(false)
+    expect(readdirSync(join(sb.dir, 'runs'))).toEqual([first.run_id])
+    await waitFor(() => existsSync(join(copied.run_dir, 'exit_code')), {message: 'the copy\'s run to end'})
   })
 })

@@ -1,4 +1,6 @@
-// Rows every store has: the default campaign and the `local` host (work root next to the store).
+// Rows every store has: the default campaign and the `local` host, whose work root is the
+// store's own directory — recorded as '.', so a store copied or moved elsewhere keeps its runs
+// beside it instead of launching into the old location.
 import type {Store} from './open.js'
 
 export const DEFAULT_CAMPAIGN = 'default'
@@ -10,6 +12,6 @@ export function seedDefaults(store: Store, now: string): void {
     deadline: null, status: 'active', winner_run_id: null, summary: null, created_at: now,
   }).onConflict((oc) => oc.doNothing()))
   store.run(store.db.insertInto('hosts').values({
-    host_id: LOCAL_HOST, kind: 'local', address: null, user: null, port: null, root: store.dir, gpus: '[]', created_at: now,
+    host_id: LOCAL_HOST, kind: 'local', address: null, user: null, port: null, root: '.', gpus: '[]', created_at: now,
   }).onConflict((oc) => oc.doNothing()))
 }
