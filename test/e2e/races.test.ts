@@ -10,8 +10,8 @@ const sandbox = useSandboxes()
 
 const RECIPES = `recipes:
   finisher:
-    # ignores control.json and finishes by itself
-    command: "sleep 1"
+    # finishes (exit 0, no paused event) at the moment it is asked to pause: the race, made deterministic
+    command: "while ! grep -q '\\"pause\\"' control.json; do sleep 0.05; done"
   stubborn:
     # ignores control.json; on SIGTERM it exits 0
     command: "trap 'exit 0' TERM; while :; do sleep 0.1; done"
