@@ -159,7 +159,7 @@ describe('a run is its process group', () => {
 
   it('a trainer that outlives its wrapper and then exits is lost (no exit code), not left running', async () => {
     const sb = sandbox()
-    const {run_id: id, pid} = await sb.launch({...LONG, max_steps: 40})
+    const {run_id: id, pid} = await sb.launch({...LONG, max_steps: 150})
     await sb.waitForSteps(id, 2)
     process.kill(pid, 'SIGKILL')
     await waitFor(() => processesWithEnvironMarker(sb.dir).length === 0, {message: 'the trainer to finish', timeoutMs: 20_000})
