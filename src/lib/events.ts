@@ -103,6 +103,8 @@ export interface ListEventsOptions {
   /** Only events after this cursor. */
   since?: number
   runId?: string
+  /** Only events of this campaign (campaign-wide ones and those of its runs). */
+  campaignId?: string
   kinds?: string[]
   limit?: number
 }
@@ -112,6 +114,7 @@ export function listEvents(store: Store, options: ListEventsOptions = {}): Event
   let query = store.db.selectFrom('events').selectAll().orderBy('event_id', 'desc')
   if (options.since !== undefined) query = query.where('event_id', '>', options.since)
   if (options.runId) query = query.where('run_id', '=', options.runId)
+  if (options.campaignId) query = query.where('campaign_id', '=', options.campaignId)
   if (options.kinds?.length) query = query.where('kind', 'in', options.kinds)
   if (options.limit !== undefined) query = query.limit(options.limit)
   return store.all(query).reverse().map(eventView)

@@ -65,5 +65,10 @@ describe('run identities', () => {
     const followup = expectOk(await sb.json(['campaign', 'show', 'followup']))
     expect(child.campaign_id).toBe(followup.campaign_id)
     expect((await sb.show(child.run_id))).toMatchObject({parent_run_id: parent.run_id, campaign_id: followup.campaign_id})
+    // Each campaign's decisions on their own: log --decisions --campaign.
+    const kinds = async (campaign: string) => (await sb.ok(['log', '--decisions', '--campaign', campaign])).events.map((e: any) => e.kind)
+    expect(await kinds('sweep')).toEqual(['campaign_create', 'launch', 'campaign_finalize'])
+    expect(await kinds('followup')).toEqual(['campaign_create', 'fork'])
+    expectError(await sb.json(['log', '--campaign', 'nope']), 'CAMPAIGN_NOT_FOUND', 3)
   })
 })
