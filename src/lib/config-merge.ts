@@ -142,6 +142,16 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex')
 }
 
+/** The value at a dotted key (`task.modulus`), own properties only; undefined when absent. */
+export function getDotted(config: unknown, key: string): unknown {
+  let node = config
+  for (const part of key.split('.')) {
+    if (!isPlainObject(node) || !Object.hasOwn(node, part)) return undefined
+    node = node[part]
+  }
+  return node
+}
+
 /** The dotted keys whose values differ between two configs (for diff and for warnings). */
 export function flatten(value: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
   if (isPlainObject(value) && Object.keys(value).length > 0) {

@@ -1,6 +1,6 @@
 // What an agent needs to know about a recipe without reading files: its config keys (the
 // schema, declared or inferred), defaults, hot params, metrics and environment.
-import {type JsonObject, flatten} from './config-merge.js'
+import {type JsonObject, flatten, getDotted} from './config-merge.js'
 import type {ConfigSchema, KeySchema} from './config-schema.js'
 import {type MetricDecl, type ParamRange, type Project, type ProjectRecipe, getRecipe} from './project.js'
 
@@ -61,14 +61,5 @@ export function listRecipes(project: Project): {project_file: string | null; rec
 export function keyRows(view: RecipeView): {key: string; spec: KeySchema; default: unknown; hot: ParamRange | undefined}[] {
   const defaults = flatten(view.defaults)
   const keys = new Set([...Object.keys(view.schema ?? {}), ...Object.keys(defaults)])
-  return [...keys].sort().map((key) => ({key, spec: view.schema?.[key] ?? {}, default: lookupDotted(view.defaults, key), hot: view.hot_params[key]}))
-}
-
-function lookupDotted(config: JsonObject, key: string): unknown {
-  let node: unknown = config
-  for (const part of key.split('.')) {
-    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, part)) return undefined
-    node = (node as JsonObject)[part]
-  }
-  return node
+  return [...keys].sort().map((key) => ({key, spec: view.schema?.[key] ?? {}, default: getDotted(view.defaults, key), hot: view.hot_params[key]}))
 }

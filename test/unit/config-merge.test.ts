@@ -100,3 +100,15 @@ describe('config merge', () => {
     })
   })
 })
+
+describe('getDotted', () => {
+  it('reads a dotted key through nested objects, own properties only', async () => {
+    const {getDotted} = await import('../../src/lib/config-merge.js')
+    const config = {task: {modulus: 7, kind: 'add'}, lr: 0.1}
+    expect(getDotted(config, 'task.modulus')).toBe(7)
+    expect(getDotted(config, 'lr')).toBe(0.1)
+    expect(getDotted(config, 'task.missing')).toBeUndefined()
+    expect(getDotted(config, 'lr.deeper')).toBeUndefined()
+    expect(getDotted(config, 'task.constructor')).toBeUndefined()
+  })
+})

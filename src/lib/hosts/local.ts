@@ -4,7 +4,7 @@ import {dirname, join, relative, resolve} from 'node:path'
 import {AutolabError} from '../output/errors.js'
 import {safeName} from '../shell.js'
 import {type CheckpointCheck, type Executor, type GroupSignal, LAUNCH_WRAPPER, type LaunchSpec, PROBE_MAX_BYTES, RUN_DIR_MARKER, type RunDirMarker, type RunProbe, type RunProbeRequest, TELEMETRY_FILES, type TrainerProcess} from './executor.js'
-import {trainerProcessesUnder} from './trainer-processes.js'
+import {processGroupOf, processIds, trainerProcessesUnder} from './trainer-processes.js'
 
 const STDERR_TAIL_BYTES = 4096
 
@@ -214,19 +214,9 @@ export function isWrapperAlive(pid: number, runDir: string): boolean {
 export function isGroupAlive(pgid: number, runDir: string): boolean {
   if (isWrapperAlive(pgid, runDir)) return true
   const marker = `AUTOLAB_RUN_DIR=${runDir}\0`
-  let entries: string[]
-  try {
-    entries = readdirSync('/proc')
-  } catch {
-    return false
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue
+  for (const entry of processIds()) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      // Fields after the parenthesised command name: state ppid pgrp …
-      const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2])
-      if (pgrp === pgid && readFileSync(`/proc/${entry}/environ`, 'utf8').includes(marker)) return true
+      if (processGroupOf(entry) === pgid && readFileSync(`/proc/${entry}/environ`, 'utf8').includes(marker)) return true
     } catch {
       // the process ended while we looked
     }

@@ -4,7 +4,7 @@
 // acknowledgement (events.jsonl control_ack) stamps the version with the step it took effect at
 // (sync.ts); `wait` blocks until then.
 import {isDeepStrictEqual} from 'node:util'
-import {applySets, isPlainObject, parseSet} from '../config-merge.js'
+import {applySets, getDotted, isPlainObject, parseSet} from '../config-merge.js'
 import {campaignForMutation} from '../campaigns.js'
 import type {Ctx} from '../context.js'
 import {recordEvent} from '../events.js'
@@ -58,8 +58,7 @@ function valuesInEffect(store: Store, run: RunRow, overrides: Record<string, unk
   const pending = store.first(store.db.selectFrom('run_configs').select('version').where('run_id', '=', run.run_id).where('effective_step', 'is', null).limit(1))
   if (pending) return null
   const current = getConfigBody(store, run.config_id)
-  const valueAt = (key: string): unknown => key.split('.').reduce<unknown>((node, part) => (isPlainObject(node) ? node[part] : undefined), current)
-  if (!Object.entries(overrides).every(([key, value]) => isDeepStrictEqual(valueAt(key), value))) return null
+  if (!Object.entries(overrides).every(([key, value]) => isDeepStrictEqual(getDotted(current, key), value))) return null
   const version = store.first(store.db.selectFrom('run_configs').select(['version', 'effective_step']).where('run_id', '=', run.run_id)
     .where('config_id', '=', run.config_id).orderBy('version', 'desc').limit(1))
   return {
