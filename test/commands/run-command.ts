@@ -69,3 +69,13 @@ export function wrapperAlive(pid: number, runDir: string): boolean {
     return false
   }
 }
+
+/** The error `fn` throws (the test fails when it throws none). */
+export function errorOf(fn: () => unknown): {code: string; message: string; details?: Record<string, unknown>} {
+  try {
+    fn()
+  } catch (error) {
+    return error as {code: string; message: string; details?: Record<string, unknown>}
+  }
+  throw new Error('expected an error')
+}

@@ -1,3 +1,4 @@
+import {errorOf} from '../commands/run-command.js'
 import {describe, expect, it} from 'vitest'
 import {applySets, canonicalJson, CONFIG_VALUE_LIMITS, checkConfigValue, deepMerge, flatten, parseSet, parseSetValue, sha256} from '../../src/lib/config-merge.js'
 
@@ -43,14 +44,6 @@ describe('config merge', () => {
   })
 
   describe('--set bounds (values from outside)', () => {
-    const errorOf = (fn: () => unknown) => {
-      try {
-        fn()
-      } catch (error) {
-        return error as {code: string; message: string; details?: Record<string, unknown>}
-      }
-      throw new Error('expected an error')
-    }
     const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`
 
     it('5,000 nested brackets are INVALID_VALUE naming the key, not a stack overflow', () => {

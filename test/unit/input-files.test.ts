@@ -4,16 +4,8 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {CONFIG_VALUE_LIMITS} from '../../src/lib/config-merge.js'
 import {loadProject, readConfigFile} from '../../src/lib/project.js'
-import {removeDir, tempDir} from '../commands/run-command.js'
+import {errorOf, removeDir, tempDir} from '../commands/run-command.js'
 
-const errorOf = (fn: () => unknown) => {
-  try {
-    fn()
-  } catch (error) {
-    return error as {code: string; message: string; details?: Record<string, unknown>}
-  }
-  throw new Error('expected an error')
-}
 
 describe('files named by flags', () => {
   let dir: string
