@@ -153,8 +153,9 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
     sqlite.pragma('synchronous = NORMAL')
     sqlite.pragma('foreign_keys = ON')
     await migrate(store)
-    // SQLite gives new -wal/-shm files the database's mode already; this repairs older ones.
-    alignSidecarModes(file)
+    // An existing store's sidecars were aligned before opening; a new store may have found stale
+    // ones beside it (SQLite gives the ones it creates the database's mode already).
+    if (!size) alignSidecarModes(file)
     return store
   } catch (error) {
     sqlite.close()
