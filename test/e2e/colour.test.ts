@@ -10,8 +10,10 @@ const sandbox = useSandboxes()
 /** Run the CLI on a pseudo-terminal and return what it printed. */
 function onTerminal(args: string[], env: Record<string, string> = {}): string {
   const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ')
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AUTOLAB_') && k !== 'NO_COLOR' && k !== 'FORCE_COLOR'))
-  return execFileSync('script', ['-qec', quoted, '/dev/null'], {env: {...clean, TERM: 'xterm-256color', ...env}, encoding: 'utf8'})
+  // A person's terminal, not the test runner's environment: chalk turns colour off when CI is set
+  // (as CI services do) or TERM is dumb, so only PATH and HOME are carried over.
+  const terminal = {PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', TERM: 'xterm-256color'}
+  return execFileSync('script', ['-qec', quoted, '/dev/null'], {env: {...terminal, ...env}, encoding: 'utf8'})
 }
 
 const ESC = '\u001B['
