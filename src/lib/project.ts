@@ -66,7 +66,23 @@ export interface ProjectRecipe extends Recipe {
 export interface HostDecl {
   name: string
   kind: 'local' | 'ssh'
-  gpus: string[]
+  /** GPU ids, or 'auto': discovered by `host check` with nvidia-smi (the store keeps what it found). */
+  gpus: string[] | 'auto'
+  /** ssh hosts: `user@host[:port]` or an alias of ~/.ssh/config. */
+  ssh?: string
+  /** ssh hosts: the absolute work root on the host; runs live in <root>/runs/<run id>. */
+  root?: string
+}
+
+/** `user@host[:port]`, `host`, or an ssh_config alias: letters, digits, '.', '_', '-' (and one '@', one ':port'). */
+export const SSH_SPEC = /^(?:[A-Za-z0-9._-]{1,64}@)?[A-Za-z0-9][A-Za-z0-9._-]{0,252}(?::\d{1,5})?$/
+
+/** A remote work root: absolute, no '..', no control characters (it is quoted, but it is also a path). */
+export function remoteRootProblem(root: unknown): string | null {
+  if (typeof root !== 'string' || !root.startsWith('/')) return 'must be an absolute path on the host'
+  if (root.length > 1024 || /[\u0000-\u001f\u007f]/.test(root)) return 'must be at most 1024 characters, without control characters'
+  if (root.split('/').includes('..')) return 'must not contain ".."'
+  return null
 }
 
 export interface Project {
@@ -257,12 +273,26 @@ export function parseProject(text: string, file: string | null): Project {
       if (!isSafeName(name)) bad(field, 'host names use letters, digits, ".", "_" and "-"')
       if (!isPlainObject(raw)) bad(field, 'must be a mapping')
       const h = raw as JsonObject
-      const kind = h.kind ?? (name === 'local' ? 'local' : undefined)
-      if (kind !== 'local') bad(`${field}.kind`, 'only `local` hosts are supported in this version')
-      if (h.gpus !== undefined && (!Array.isArray(h.gpus) || h.gpus.some((g) => !(typeof g === 'number' || (typeof g === 'string' && /^[A-Za-z0-9-]+$/.test(g)))))) {
-        bad(`${field}.gpus`, 'must be a list of GPU ids (numbers or ids such as GPU-uuid)')
+      const kind = h.kind ?? (name === 'local' ? 'local' : h.ssh !== undefined ? 'ssh' : undefined)
+      if (kind !== 'local' && kind !== 'ssh') bad(`${field}.kind`, 'must be `local` or `ssh`')
+      for (const key of Object.keys(h)) {
+        const known = kind === 'ssh' ? ['kind', 'ssh', 'root', 'gpus'] : ['kind', 'gpus']
+        if (!known.includes(key)) bad(`${field}.${key}`, `is not a field of a ${kind} host (${known.join(', ')})`)
       }
-      hosts[name] = {name, kind: 'local', gpus: ((h.gpus as unknown[]) ?? []).map(String)}
+      if (h.gpus !== undefined && h.gpus !== 'auto' && (!Array.isArray(h.gpus) || h.gpus.some((g) => !(typeof g === 'number' || (typeof g === 'string' && /^[A-Za-z0-9-]{1,128}$/.test(g)))))) {
+        bad(`${field}.gpus`, 'must be a list of GPU ids (numbers or ids such as GPU-uuid), or `auto`')
+      }
+      if (Array.isArray(h.gpus) && new Set(h.gpus.map(String)).size !== h.gpus.length) bad(`${field}.gpus`, 'lists a GPU id twice')
+      const gpus = h.gpus === 'auto' ? 'auto' : ((h.gpus as unknown[]) ?? []).map(String)
+      if (kind === 'local') {
+        if (name !== 'local') bad(field, 'the local host is named `local`')
+        hosts[name] = {name, kind: 'local', gpus}
+        continue
+      }
+      if (typeof h.ssh !== 'string' || !SSH_SPEC.test(h.ssh)) bad(`${field}.ssh`, 'must be user@host[:port] or an alias of ~/.ssh/config')
+      const rootProblem = remoteRootProblem(h.root)
+      if (rootProblem) bad(`${field}.root`, rootProblem)
+      hosts[name] = {name, kind: 'ssh', gpus, ssh: h.ssh as string, root: h.root as string}
     }
   }
   return {file, dir, recipes, hosts}

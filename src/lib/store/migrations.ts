@@ -178,4 +178,15 @@ export const MIGRATIONS: Record<string, Migration> = {
       await db.schema.alterTable('samples').addColumn('fields', 'text').execute()
     },
   },
+  '0007_remote_hosts': {
+    async up(db: Kysely<any>) {
+      // SSH hosts: the host key fingerprint pinned by `host check --accept-new` (SHA256:…), and
+      // when the host's runs were last synced (the status bar's staleness per host).
+      await db.schema.alterTable('hosts').addColumn('host_key', 'text').execute()
+      await db.schema.alterTable('hosts').addColumn('synced_at', 'text').execute()
+      // How a run was placed: 'pinned' (--host, or a single host) keeps its host; 'auto' may be
+      // re-placed on any host with room when it is started from the queue.
+      await db.schema.alterTable('runs').addColumn('placement', 'text', (c) => c.notNull().defaultTo('pinned')).execute()
+    },
+  },
 }

@@ -28,6 +28,10 @@ export interface HostsTable {
   /** JSON array of GPU ids declared on the host. */
   gpus: string
   created_at: string
+  /** SSH hosts: the host key fingerprint pinned by `host check --accept-new` (SHA256:…), or null. */
+  host_key: Generated<string | null>
+  /** When this host's live runs were last synced (ISO time), or null. */
+  synced_at: Generated<string | null>
 }
 
 export interface RunsTable {
@@ -67,6 +71,8 @@ export interface RunsTable {
   synced_at: string | null
   /** GPU-seconds of earlier running stretches; the current one counts from started_at. */
   gpu_seconds: Generated<number>
+  /** 'pinned' (--host given, or the only host): the run stays on its host; 'auto': a queued run may start on any host with room. */
+  placement: Generated<string>
 }
 
 export interface ConfigsTable {
