@@ -106,6 +106,7 @@ export abstract class AutolabCommand<R extends object> extends Command {
       else process.stderr.write(humanError(error, debug))
       process.exitCode = error.exitCode
     } finally {
+      ctx?.close()
       ctx?.store.close()
     }
   }

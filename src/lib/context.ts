@@ -4,6 +4,9 @@ import {resolve} from 'node:path'
 import {AutolabError} from './output/errors.js'
 import {type Executor} from './hosts/executor.js'
 import {LocalExecutor} from './hosts/local.js'
+import {SshExecutor} from './hosts/ssh.js'
+import {SshConnection} from './hosts/ssh-connection.js'
+import {resolveSshTarget} from './hosts/ssh-target.js'
 import {type Project, loadProject} from './project.js'
 import {newStorePath, locateStore, requireStore} from './store/locate.js'
 import {type Store, openStore} from './store/open.js'
@@ -20,6 +23,8 @@ export interface Ctx {
   executor(hostId: string): Executor
   /** Warnings collected during the command; they end up in the status bar. */
   warnings: string[]
+  /** Release the executors' connections (the end of every command). */
+  close(): void
 }
 
 export interface ContextOptions {
@@ -66,6 +71,10 @@ export async function openContext(options: ContextOptions = {}): Promise<Ctx> {
       }
       return executor
     },
+    close() {
+      for (const executor of executors.values()) executor.close()
+      executors.clear()
+    },
   }
 }
 
@@ -85,5 +94,10 @@ export function getHost(store: Store, hostId: string): HostRow {
 function createExecutor(store: Store, host: HostRow): Executor {
   // A relative root (the local host's '.') is relative to the store's directory, not to the cwd.
   if (host.kind === 'local') return new LocalExecutor(host.host_id, resolve(store.dir, host.root))
+  if (host.kind === 'ssh' && host.address) {
+    const address = host.address
+    // Resolved at first use, not here: ~/.ssh/config is read only by commands that reach the host.
+    return new SshExecutor(host.host_id, host.root, () => SshConnection.connect(resolveSshTarget(address), {pinnedKey: host.host_key, hostId: host.host_id}))
+  }
   throw new AutolabError('INVALID_CONFIG', `Host ${host.host_id} has kind ${host.kind}, which this version cannot drive.`)
 }

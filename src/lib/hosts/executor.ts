@@ -1,4 +1,4 @@
-// Where processes run. A host kind (local now; ssh and slurm later) implements Executor; the
+// Where processes run. A host kind (local, ssh; slurm later) implements Executor; the
 // run lifecycle code never knows which kind it talks to. Every method that touches several runs
 // takes them all at once, so a remote kind can serve a whole sync with one round trip.
 
@@ -77,6 +77,18 @@ export interface Executor {
   listRunDirs(): Promise<string[]>
   /** Processes on the host started for a run dir under this host's root (from their environment). */
   listTrainerProcesses(): Promise<TrainerProcess[]>
+  /**
+   * A checkpoint directory as a tar stream, for a fork onto another host (checked like
+   * materializeCheckpoint first). `done` settles when the archive is complete, or fails.
+   */
+  exportCheckpoint(source: string, options: {sourceRunDir: string}): Promise<{stream: NodeJS.ReadableStream; done: Promise<void>}>
+  /**
+   * Unpack a tar stream into `target` (a new directory): into a temp directory first, renamed
+   * into place only when complete, so a failure leaves no partial checkpoint. Files end read-only.
+   */
+  importCheckpoint(target: string, stream: NodeJS.ReadableStream): Promise<{bytes: number; files: number}>
+  /** Release what the executor holds (an SSH connection); called at the end of every command. */
+  close(): void
 }
 
 /** Written into every run dir at creation: which store and run it belongs to. */
