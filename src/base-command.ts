@@ -20,6 +20,7 @@ export const baseFlags = {
   project: Flags.string({description: 'Path of the project file with recipes. [default: $AUTOLAB_PROJECT or ./autolab.yaml, else the built-in toy recipe]', helpGroup: 'GLOBAL'}),
   actor: Flags.string({description: 'Who is acting, recorded in the decision log. [default: $AUTOLAB_ACTOR, else human on a terminal, agent otherwise]', helpGroup: 'GLOBAL'}),
   debug: Flags.boolean({description: 'Show stack traces of internal errors.', helpGroup: 'GLOBAL'}),
+  fresh: Flags.boolean({description: 'Sync the live runs of every host first, remote ones too (one SSH exec per host). Without it, only local runs are synced, and remote runs are read as of their last sync (the status bar gives each host\'s staleness).', helpGroup: 'GLOBAL'}),
   color: Flags.boolean({description: 'Colour in human output. [default: on a terminal, unless NO_COLOR is set]', allowNo: true, helpGroup: 'GLOBAL'}),
 }
 
@@ -77,7 +78,7 @@ export abstract class AutolabCommand<R extends object> extends Command {
         ctx = await this.openContext(flags)
         // A read-only store still answers reads; the sync (a write) is skipped, and said so.
         if (ctx.store.readOnlyReason !== null) ctx.warnings.push(`store is read-only (${ctx.store.readOnlyReason}): telemetry not synced, changes are refused`)
-        else if (syncFirst) await prepare(ctx)
+        else if (syncFirst) await prepare(ctx, {fresh: flags.fresh})
       }
       // Without a store (only commands that need none get here so): see needsStore.
       const result = await this.execute(ctx as Ctx, parsed as Parsed<typeof Command>)
@@ -116,10 +117,13 @@ export abstract class AutolabCommand<R extends object> extends Command {
   }
 }
 
-/** Start of every command: roll back operations whose process died, sync local runs, note budget crossings. */
-export async function prepare(ctx: Ctx): Promise<void> {
+/**
+ * Start of every command: roll back operations whose process died, sync local runs (every host's
+ * with --fresh; a host that cannot be reached is then a warning), note budget crossings.
+ */
+export async function prepare(ctx: Ctx, options: {fresh?: boolean} = {}): Promise<void> {
   await recoverAbandonedOperations(ctx)
-  await syncRuns(ctx, {hostKinds: ['local']})
+  await syncRuns(ctx, options.fresh ? {tolerateHostFaults: true} : {hostKinds: ['local']})
   recordBudgetCrossings(ctx.store, ctx.now())
 }
 

@@ -6,7 +6,7 @@ import {type DoctorReport, doctor} from '../lib/doctor.js'
 
 export default class Doctor extends AutolabCommand<DoctorReport> {
   static summary = 'Check the store against the hosts: roll back interrupted operations, report orphans.'
-  static description = 'Reports run directories without rows or of another store (a lost one, or another store sharing the host root), live or paused runs without directories, live processes of runs that have ended, and trainer processes that belong to no live run of this store (stray_processes: another store\'s, or a lost store\'s). --fix kills the last two kinds, logging a stray_process_stopped event for each stray. Exits 0 either way; data.ok says whether all is well.'
+  static description = 'Reports run directories without rows or of another store (a lost one, or another store sharing the host root), live or paused runs without directories, live processes of runs that have ended, and trainer processes that belong to no live run of this store (stray_processes: another store\'s, or a lost store\'s); a host that cannot be reached is listed in unreachable_hosts. --fix kills the last two kinds, logging a stray_process_stopped event for each stray. Exits 0 either way; data.ok says whether all is well.'
   static examples = ['<%= config.bin %> doctor', '<%= config.bin %> doctor --fix --json']
   static flags = {fix: Flags.boolean({description: 'Kill live processes of runs that have ended, and stray trainer processes.'})}
 
@@ -25,6 +25,7 @@ export default class Doctor extends AutolabCommand<DoctorReport> {
       ...section('runs without directories', r.rows_without_dirs),
       ...section('live processes of ended runs', r.live_processes_of_ended_runs),
       ...section('stray trainer processes', r.stray_processes),
+      ...section('hosts not checked (unreachable or key refused)', r.unreachable_hosts),
     ].join('\n')
   }
 }

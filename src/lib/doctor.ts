@@ -3,6 +3,8 @@
 // runs without directories, live processes of runs the store thinks are over, and trainer
 // processes that belong to no live run of this store (with --fix, those processes are stopped).
 import type {Ctx} from './context.js'
+import {isHostFault} from './output/errors.js'
+import type {RunRow} from './store/schema.js'
 import {recordEvent} from './events.js'
 import {killAndWait} from './runs/process-control.js'
 import {recoverAbandonedOperations} from './runs/recovery.js'
@@ -33,6 +35,8 @@ export interface DoctorReport {
   rows_without_dirs: {run_id: string; status: string; run_dir: string}[]
   live_processes_of_ended_runs: {run_id: string; status: string; pid: number; killed: boolean}[]
   stray_processes: StrayProcess[]
+  /** Hosts that could not be checked (unreachable, or their key refused): their findings are unknown. */
+  unreachable_hosts: {host: string; code: string; message: string}[]
   ok: boolean
 }
 
@@ -43,23 +47,21 @@ export async function doctor(ctx: Ctx, options: {fix: boolean}): Promise<DoctorR
   const runs = store.all(store.db.selectFrom('runs').selectAll())
   const report: DoctorReport = {
     store_id: store.id, rolled_back_operations: rolledBack, open_operations: openOps, dirs_without_rows: [], dirs_of_other_stores: [],
-    rows_without_dirs: [], live_processes_of_ended_runs: [], stray_processes: [], ok: true,
+    rows_without_dirs: [], live_processes_of_ended_runs: [], stray_processes: [], unreachable_hosts: [], ok: true,
   }
   const dirsOnHosts = new Set<string>()
+  const unreachable = new Set<string>()
   for (const host of store.all(store.db.selectFrom('hosts').selectAll())) {
-    const executor = ctx.executor(host.host_id)
-    const hostRuns = runs.filter((r) => r.host_id === host.host_id)
-    const known = new Set(hostRuns.map((r) => r.run_dir))
-    for (const name of await executor.listRunDirs()) {
-      const dir = executor.runDir(name)
-      dirsOnHosts.add(dir)
-      const marker = await executor.readRunDirMarker(dir)
-      if (marker && marker.store_id !== store.id) report.dirs_of_other_stores.push({host: host.host_id, run_dir: dir, store_id: marker.store_id, run_id: marker.run_id})
-      else if (!known.has(dir)) report.dirs_without_rows.push({host: host.host_id, run_dir: dir})
+    try {
+      await checkHostDirs(ctx, host.host_id, runs, report, dirsOnHosts, options.fix)
+    } catch (error) {
+      if (!isHostFault(error)) throw error
+      unreachable.add(host.host_id)
+      report.unreachable_hosts.push({host: host.host_id, code: error.code, message: error.message})
     }
-    report.stray_processes.push(...await strayProcesses(ctx, host.host_id, hostRuns, options.fix))
   }
   for (const run of runs) {
+    if (unreachable.has(run.host_id)) continue
     // A run that may still be resumed or is alive needs its directory; ended ones may be cleaned up.
     const needsDir = (LIVE_STATES as readonly string[]).includes(run.status) || run.status === 'paused'
     if (needsDir && !dirsOnHosts.has(run.run_dir)) report.rows_without_dirs.push({run_id: run.run_id, status: run.status, run_dir: run.run_dir})
@@ -68,9 +70,25 @@ export async function doctor(ctx: Ctx, options: {fix: boolean}): Promise<DoctorR
       report.live_processes_of_ended_runs.push({run_id: run.run_id, status: run.status, pid: run.pid, killed})
     }
   }
-  report.ok = report.open_operations.length === 0 && report.dirs_without_rows.length === 0 && report.dirs_of_other_stores.length === 0 &&
+  report.ok = report.open_operations.length === 0 && report.dirs_without_rows.length === 0 && report.dirs_of_other_stores.length === 0 && report.unreachable_hosts.length === 0 &&
     report.rows_without_dirs.length === 0 && report.live_processes_of_ended_runs.every((p) => p.killed) && report.stray_processes.every((p) => p.stopped)
   return report
+}
+
+/** One host's run directories (orphans, other stores' dirs) and stray trainer processes, into the report. */
+async function checkHostDirs(ctx: Ctx, hostId: string, runs: RunRow[], report: DoctorReport, dirsOnHosts: Set<string>, fix: boolean): Promise<void> {
+  const {store} = ctx
+  const executor = ctx.executor(hostId)
+  const hostRuns = runs.filter((r) => r.host_id === hostId)
+  const known = new Set(hostRuns.map((r) => r.run_dir))
+  for (const name of await executor.listRunDirs()) {
+    const dir = executor.runDir(name)
+    dirsOnHosts.add(dir)
+    const marker = await executor.readRunDirMarker(dir)
+    if (marker && marker.store_id !== store.id) report.dirs_of_other_stores.push({host: hostId, run_dir: dir, store_id: marker.store_id, run_id: marker.run_id})
+    else if (!known.has(dir)) report.dirs_without_rows.push({host: hostId, run_dir: dir})
+  }
+  report.stray_processes.push(...await strayProcesses(ctx, hostId, hostRuns, fix))
 }
 
 /**

@@ -53,7 +53,7 @@ export async function tick(ctx: Ctx): Promise<TickResult> {
   if (holder !== null) return {...result, skipped: true, lease_holder: holder}
   const {store} = ctx
   try {
-    const sync = await syncRuns(ctx)
+    const sync = await syncRuns(ctx, {tolerateHostFaults: true})
     result.synced_runs = sync.runs
     result.exited = sync.exited
     const report = await doctor(ctx, {fix: true})

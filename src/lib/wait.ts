@@ -60,7 +60,9 @@ export async function waitForEvents(ctx: Ctx, options: WaitOptions): Promise<Wai
   for (;;) {
     // A read-only store still wakes on what others write into it; it just cannot sync itself.
     if (store.readOnlyReason === null) {
-      await syncRuns(ctx, {hostKinds: ['local']})
+      // Every host: a remote run's exit or anomaly must wake the waiter too. A host that cannot
+      // be reached is a warning, not the end of the wait.
+      await syncRuns(ctx, {tolerateHostFaults: true})
       recordBudgetCrossings(store, ctx.now())
     }
     const events = matchingEvents(ctx, cursor, eventKinds, runIds)

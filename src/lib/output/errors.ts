@@ -121,3 +121,10 @@ function withoutParserDecoration(message: string): string {
   const [, flag, inner] = wrapped
   return inner.includes(flag) ? inner.trim() : `${flag}: ${inner.trim()}`
 }
+
+/** The codes that say a host could not be talked to, as opposed to a fault of a run or of the store. */
+const HOST_FAULT_CODES: ReadonlySet<ErrorCode> = new Set(['HOST_UNREACHABLE', 'HOST_KEY_MISMATCH', 'HOST_KEY_UNKNOWN', 'HOST_AUTH_FAILED'])
+
+export function isHostFault(error: unknown): error is AutolabError {
+  return error instanceof AutolabError && HOST_FAULT_CODES.has(error.code)
+}

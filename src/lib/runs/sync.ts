@@ -7,7 +7,7 @@ import type {Ctx} from '../context.js'
 import {recordEvent} from '../events.js'
 import type {CheckpointCheck, RunProbe} from '../hosts/executor.js'
 import {TELEMETRY_FILES} from '../hosts/executor.js'
-import {AutolabError} from '../output/errors.js'
+import {AutolabError, isHostFault} from '../output/errors.js'
 import type {Store} from '../store/open.js'
 import type {RunRow} from '../store/schema.js'
 import {announcedCheckpoints, type IngestEvent, ingestMetrics, ingestSamples, ingestTrainerEvents} from '../telemetry/ingest.js'
@@ -28,13 +28,22 @@ export interface SyncSummary {
   runs: number
   points: number
   exited: {run_id: string; status: string; exit_code: number | null}[]
+  /** Each host that had live runs: synced, or why not (only with tolerateHostFaults; otherwise the fault is thrown). */
+  hosts: {host: string; runs: number; synced: boolean; error: {code: string; message: string} | null}[]
 }
 
 export interface SyncOptions {
   runIds?: string[]
   /** Only hosts of these kinds (the start-of-command sync touches local hosts only). */
   hostKinds?: string[]
+  /**
+   * A host that cannot be reached (or whose key is refused) becomes a warning and an entry in
+   * `hosts`, and the other hosts are still synced: sync, wait, tick and --fresh. Commands acting
+   * on one run leave it off, so the fault is their answer and nothing changes.
+   */
+  tolerateHostFaults?: boolean
 }
+
 
 export async function syncRuns(ctx: Ctx, options: SyncOptions = {}): Promise<SyncSummary> {
   const {store} = ctx
@@ -43,7 +52,7 @@ export async function syncRuns(ctx: Ctx, options: SyncOptions = {}): Promise<Syn
   if (options.runIds?.length) query = query.where('runs.run_id', 'in', options.runIds)
   if (options.hostKinds?.length) query = query.where('hosts.kind', 'in', options.hostKinds)
   const runs = store.all(query)
-  const summary: SyncSummary = {runs: runs.length, points: 0, exited: []}
+  const summary: SyncSummary = {runs: runs.length, points: 0, exited: [], hosts: []}
   if (runs.length === 0) return summary
 
   const byHost = new Map<string, RunRow[]>()
@@ -51,7 +60,24 @@ export async function syncRuns(ctx: Ctx, options: SyncOptions = {}): Promise<Syn
   for (const [hostId, hostRuns] of byHost) {
     const executor = ctx.executor(hostId)
     const offsets = loadOffsets(store, hostRuns.map((r) => r.run_id))
-    const probes = await executor.probe(hostRuns.map((r) => ({runId: r.run_id, runDir: r.run_dir, pid: r.pid, offsets: offsets.get(r.run_id) ?? {}})))
+    let probes: RunProbe[]
+    try {
+      // One call per host, whatever the number of runs (one exec on an SSH host).
+      probes = await executor.probe(hostRuns.map((r) => ({runId: r.run_id, runDir: r.run_dir, pid: r.pid, offsets: offsets.get(r.run_id) ?? {}})))
+    } catch (error) {
+      if (!options.tolerateHostFaults || !isHostFault(error)) throw error
+      summary.runs -= hostRuns.length
+      summary.hosts.push({host: hostId, runs: hostRuns.length, synced: false, error: {code: error.code, message: error.message}})
+      ctx.warnings.push(`host ${hostId}: ${hostRuns.length} live run(s) not synced (${error.code}): its data is as of its last sync`)
+      continue
+    }
+    // As for idle runs below: at most one write a second, however many processes poll the host.
+    const lastHostSync = Date.parse(store.first(store.db.selectFrom('hosts').select('synced_at').where('host_id', '=', hostId))?.synced_at ?? '') || 0
+    if (ctx.now().getTime() - lastHostSync >= IDLE_RESYNC_MS) {
+      const syncedAt = ctx.now().toISOString()
+      store.write(() => store.run(store.db.updateTable('hosts').set({synced_at: syncedAt}).where('host_id', '=', hostId)))
+    }
+    summary.hosts.push({host: hostId, runs: hostRuns.length, synced: true, error: null})
     for (const probe of probes) {
       const run = hostRuns.find((r) => r.run_id === probe.runId)!
       // Nothing new from a live run synced within the last second: no write transaction (many
