@@ -21,7 +21,7 @@ export default class Fork extends AutolabCommand<ForkResult> {
     set: Flags.string({description: 'Override a config key: key=value, dotted keys for nesting (repeatable).', multiple: true}),
     patch: Flags.string({description: 'JSON or YAML file deep-merged into the parent config.'}),
     name: Flags.string({description: 'A name for the child run.'}),
-    host: Flags.string({description: 'Host for the child. [default: the parent\'s]'}),
+    host: Flags.string({description: 'Host for the child. Another host than the parent\'s gets the checkpoint streamed to it (progress on a terminal). [default: the parent\'s]'}),
     campaign: Flags.string({description: 'Campaign for the child (e.g. an open one, to continue from a finalized campaign\'s run). [default: the parent\'s]'}),
     'pause-parent': Flags.boolean({description: 'Pause the parent once the child runs.'}),
     copy: Flags.boolean({description: 'Copy the checkpoint instead of hard-linking it.'}),

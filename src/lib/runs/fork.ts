@@ -2,7 +2,8 @@
 //   checkpoint  (exact step, nearest, the latest, or a fresh one requested from a running run)
 //   reserve     (one write transaction: child row `starting` with parent and fork step, config, journal)
 //   create-dir  (the child's run dir, created exclusively, with its marker)
-//   materialize (the checkpoint hard-linked into the child's run dir; read-only)
+//   materialize (the checkpoint hard-linked into the child's run dir, read-only; streamed from
+//               the parent's host when the child goes to another one)
 //   spawn       (the child resumes from its own copy)
 //   commit      (child `running`, journal `committed`, decision-log event)
 // Any failure undoes the done steps in reverse (rollback.ts); a crash is undone by the next process.
@@ -22,6 +23,8 @@ import {type PauseResult, pauseRun} from './pause.js'
 import {syncUntil} from './process-control.js'
 import {configInEffectAt, getConfigBody, getRun, resolveRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
+import {streamCheckpoint} from './transfer.js'
+import {requireHost} from '../hosts/registry.js'
 import {createRunDir, insertRun, liveTwin, recipeOfRun, runRecipeSpec, startRunProcess, twinWarning} from './start.js'
 import {transition} from './state-machine.js'
 
@@ -57,7 +60,8 @@ export interface ForkResult {
   checkpoint: string
   /** The parent's checkpoint it came from. */
   source_checkpoint: string
-  materialized: 'hardlink' | 'copy'
+  /** hardlink or copy on the parent's host; stream when the child is on another host (fork --host). */
+  materialized: 'hardlink' | 'copy' | 'stream'
   checkpoint_bytes: number
   status: string
   pid: number | null
@@ -77,9 +81,8 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
   const parent = resolveRun(store, options.run)
   if (options.name !== undefined) safeName('run name', options.name)
   const hostId = options.host ?? parent.host_id
-  if (hostId !== parent.host_id) {
-    throw new AutolabError('INVALID_ARGUMENT', `Forking across hosts (${parent.host_id} → ${hostId}) is not supported yet.`, {suggestedAction: 'Omit --host to fork on the parent\'s host.'})
-  }
+  // Another host gets the checkpoint streamed over (transfer.ts); it must exist before anything starts.
+  if (hostId !== parent.host_id) requireHost(ctx, hostId)
   const patch = options.patchFile ? readConfigFile(options.patchFile) : {}
   const config = applySets(deepMerge(getConfigBody(store, parent.config_id), patch), options.sets ?? [])
   checkForkConfig(store, parent, config, {allowNewKeys: options.allowNewKeys})
@@ -127,7 +130,9 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
     stepDone(store, op, 'create-dir', now)
     const child = getRun(store, runId)
     const checkpoint = `${child.run_dir}/checkpoints/step-${source.step}`
-    const materialized = await executor.materializeCheckpoint(source.path, checkpoint, {copy: options.copy ?? false, sourceRunDir: parent.run_dir})
+    const materialized = hostId === parent.host_id
+      ? await executor.materializeCheckpoint(source.path, checkpoint, {copy: options.copy ?? false, sourceRunDir: parent.run_dir})
+      : await streamCheckpoint(ctx, ctx.executor(parent.host_id), executor, {source: source.path, sourceRunDir: parent.run_dir, target: checkpoint})
     // The child owns its copy: it can be forked at the fork step too.
     store.write(() => store.run(store.db.insertInto('checkpoints').values({run_id: runId, step: source.step, path: checkpoint, bytes: materialized.bytes, created_at: ctx.now().toISOString()})))
     stepDone(store, op, 'materialize', now)
