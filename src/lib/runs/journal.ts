@@ -83,6 +83,21 @@ export function stepDone(store: Store, op: Operation, step: string, now: Date): 
 
 export function faultPoint(kind: string, step: string): void {
   if (process.env.AUTOLAB_FAULT === `${kind}:${step}`) process.kill(process.pid, 'SIGKILL')
+  const hold = process.env.AUTOLAB_FAULT_HOLD
+  if (hold?.startsWith(`${kind}:${step}:`)) holdAt(hold.slice(kind.length + step.length + 2))
+}
+
+/**
+ * AUTOLAB_FAULT_HOLD=<kind>:<step>:<file>: stop here (blocking, up to a minute) until <file>
+ * exists, after creating <file>.held — so a test can do something in the middle of an operation
+ * (stop a host's sshd half way through a fork) at a known point, without timing guesses.
+ */
+function holdAt(file: string): void {
+  const {existsSync, writeFileSync} = process.getBuiltinModule('node:fs')
+  writeFileSync(`${file}.held`, String(process.pid))
+  const sleeper = new Int32Array(new SharedArrayBuffer(4))
+  const deadline = Date.now() + 60_000
+  while (!existsSync(file) && Date.now() < deadline) Atomics.wait(sleeper, 0, 0, 20)
 }
 
 /** Mark committed with the result replayed to retries. Call inside the final write transaction. */

@@ -3,6 +3,7 @@
 // is claimed first (UPDATE … WHERE state/pid match) so two processes never undo it at once.
 import type {Ctx} from '../context.js'
 import {recordEvent} from '../events.js'
+import {isHostFault} from '../output/errors.js'
 import type {Store} from '../store/open.js'
 import {type OperationRow} from '../store/schema.js'
 import {getOperation, markRolledBack} from './journal.js'
@@ -43,13 +44,21 @@ async function undoNewRun(ctx: Ctx, runId: string, reason: string): Promise<void
   const run = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', runId))
   if (!run) return
   const executor = ctx.executor(run.host_id)
-  // A crash between spawn and saving the pid column leaves only the wrapper's pid file.
-  const pid = run.pid ?? await executor.readPid(run.run_dir)
-  if (pid !== null) await killAndWait(ctx, run.host_id, pid, run.run_dir)
-  // Only a directory this run created (its marker names this store and run): one found in the
-  // way belongs to someone else and is left alone.
-  const marker = await executor.readRunDirMarker(run.run_dir)
-  if (marker?.store_id === store.id && marker.run_id === runId) await executor.removeRunDir(run.run_dir)
+  try {
+    // A crash between spawn and saving the pid column leaves only the wrapper's pid file.
+    const pid = run.pid ?? await executor.readPid(run.run_dir)
+    if (pid !== null) await killAndWait(ctx, run.host_id, pid, run.run_dir)
+    // Only a directory this run created (its marker names this store and run): one found in the
+    // way belongs to someone else and is left alone.
+    const marker = await executor.readRunDirMarker(run.run_dir)
+    if (marker?.store_id === store.id && marker.run_id === runId) await executor.removeRunDir(run.run_dir)
+  } catch (error) {
+    // The host went away half way: the run still ends `failed` here, so nothing waits on a host
+    // that may never answer; what is left there (a directory, maybe a process) is what `doctor`
+    // reports once the host is back, and `doctor --fix` (or tick) stops such a process.
+    if (!isHostFault(error)) throw error
+    ctx.warnings.push(`${runId}: host ${run.host_id} could not be cleaned up (${error.code}); \`autolab doctor --fix\` finishes it once the host is back`)
+  }
   store.write(() => {
     const current = store.first(store.db.selectFrom('runs').select('status').where('run_id', '=', runId))
     if (current?.status === 'starting' || current?.status === 'running') {
