@@ -1,0 +1,139 @@
+// autolab on SSH hosts, end to end: the built CLI against two real OpenSSH servers on 127.0.0.1
+// (hosts a and b, each with its own root and four declared GPU ids), driving the toy trainer
+// there as an agent would. The "remote" machine is this one, so the test can look at the run
+// directories and processes directly; everything autolab does goes through SSH.
+import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parse, stringify} from 'yaml'
+import {exampleProjectYaml} from '../../src/lib/project.js'
+import {waitFor} from '../helpers/cli.js'
+import {type Sandbox, useSandboxes} from '../helpers/sandbox.js'
+import {type SshClientSide, type Sshd, sshClient} from '../helpers/sshd.js'
+
+const sandbox = useSandboxes()
+let ssh: SshClientSide
+let a: Sshd
+let b: Sshd
+
+beforeAll(async () => {
+  ssh = sshClient()
+  a = await ssh.addServer('gpu-a')
+  b = await ssh.addServer('gpu-b')
+}, 30_000)
+afterAll(async () => ssh?.cleanup())
+
+/** A sandbox whose project file declares the SSH hosts a and b (roots inside the sandbox) and a 1-GPU toy recipe. */
+function sshSandbox(): Sandbox & {root(host: 'a' | 'b'): string} {
+  const sb = sandbox()
+  const project = parse(exampleProjectYaml())
+  const root = (host: string) => join(sb.dir, `root-${host}`)
+  project.hosts = {
+    a: {kind: 'ssh', ssh: 'gpu-a', root: root('a'), gpus: [0, 1, 2, 3]},
+    b: {kind: 'ssh', ssh: 'gpu-b', root: root('b'), gpus: [0, 1, 2, 3]},
+    local: {kind: 'local', gpus: []},
+  }
+  project.recipes.toy.gpus = 1
+  writeFileSync(join(sb.dir, 'autolab.yaml'), stringify(project))
+  mkdirSync(root('a'))
+  mkdirSync(root('b'))
+  // Every command of this sandbox finds the servers through the test's ssh_config.
+  const withSsh = <T extends (args: string[], options?: any) => any>(fn: T): T => ((args: string[], options: any = {}) => fn(args, {...options, env: {...ssh.env, ...options.env}})) as T
+  const wrapped = Object.assign(sb, {root})
+  wrapped.spawn = withSsh(sb.spawn.bind(sb))
+  return wrapped
+}
+
+const TOY = ['--set', 'step_time_ms=20', '--set', 'save_every=10']
+
+describe('SSH hosts', () => {
+  it('launch, observe, modify with ack, fork at a step, pause, resume and kill a run on an SSH host', async () => {
+    const sb = sshSandbox()
+    const run = await sb.ok(['launch', '--recipe', 'toy', '--host', 'a', ...TOY, '--set', 'max_steps=100000', '--reason', 'remote baseline'])
+    expect(run).toMatchObject({host: 'a', status: 'running', gpus: ['0']})
+    expect(run.run_dir).toBe(join(sb.root('a'), 'runs', run.run_id))
+    // The trainer runs with the contract's environment, its GPU in CUDA_VISIBLE_DEVICES.
+    const environ = readFileSync(`/proc/${run.pid}/environ`, 'utf8').split('\0')
+    expect(environ).toContain(`AUTOLAB_RUN_DIR=${run.run_dir}`)
+
+    const observed = await waitFor(async () => {
+      const synced = await sb.ok(['sync'])
+      const shown = (await sb.ok(['show', run.run_id])).run
+      return synced.hosts.some((h: any) => h.host === 'a' && h.synced) && shown.step >= 20 && shown.checkpoints.length >= 2 ? shown : undefined
+    }, {timeoutMs: 30_000, message: 'remote steps and checkpoints in the store'})
+    expect(observed.status).toBe('running')
+
+    const modified = await sb.ok(['modify', run.run_id, '--set', 'learning_rate=0.02', '--wait', '--timeout', '30', '--reason', 'lower lr'])
+    expect(modified.status).toBe('acknowledged')
+    expect(modified.effective_step).toBeGreaterThan(0)
+
+    const child = await sb.ok(['fork', run.run_id, '--step', '10', '--reason', 'branch'])
+    expect(child).toMatchObject({host: 'a', fork_step: 10, materialized: 'hardlink', status: 'running'})
+    expect(child.checkpoint).toBe(join(sb.root('a'), 'runs', child.run_id, 'checkpoints', 'step-10'))
+
+    const before = a.acceptedConnections()
+    const paused = await sb.ok(['pause', run.run_id, '--timeout', '30'])
+    expect(paused.status).toBe('paused')
+    // One SSH connection for the whole command, however many execs it took.
+    expect(a.acceptedConnections()).toBe(before + 1)
+    const resumed = await sb.ok(['resume', run.run_id])
+    expect(resumed.status).toBe('running')
+    for (const id of [run.run_id, child.run_id]) expect((await sb.ok(['kill', id, '--grace', '0'])).status).toBe('killed')
+    expect(existsSync(`/proc/${resumed.pid}`) && readFileSync(`/proc/${resumed.pid}/stat`, 'utf8').split(' ')[2] !== 'Z').toBe(false)
+  })
+
+  it('a hostile run name is refused before anything starts; hostile --set values reach config.json byte for byte, running nothing', async () => {
+    const sb = sshSandbox()
+    const canary = join(sb.dir, 'pwned')
+    const name = await sb.json(['launch', '--recipe', 'toy', '--host', 'a', '--name', `x'; touch ${canary}; '`])
+    expect(name.json.error.code).toBe('INVALID_ARGUMENT')
+    const hostile = `it's "$(touch ${canary})" \`touch ${canary}\` ; touch ${canary} \n EOF`
+    const run = await sb.ok(['launch', '--recipe', 'toy', '--host', 'a', ...TOY, '--set', 'max_steps=5', '--allow-new-keys', '--set', `note=${hostile}`])
+    const config = JSON.parse(readFileSync(join(run.run_dir, 'config.json'), 'utf8'))
+    expect(config.note).toBe(hostile)
+    await waitFor(async () => ((await sb.ok(['show', run.run_id, '--fresh'])).run.status === 'completed' ? true : undefined), {timeoutMs: 30_000, message: 'completed'})
+    expect(existsSync(canary)).toBe(false)
+  })
+
+  it('a fork from host a to host b streams the checkpoint and resumes from the same weights', async () => {
+    const sb = sshSandbox()
+    const parent = await sb.ok(['launch', '--recipe', 'toy', '--host', 'a', '--set', 'step_time_ms=0', '--set', 'save_every=10', '--set', 'max_steps=60', '--set', 'learning_rate=0.05'])
+    await waitFor(async () => ((await sb.ok(['show', parent.run_id, '--fresh'])).run.status === 'completed' ? true : undefined), {timeoutMs: 30_000, message: 'parent completed'})
+    const child = await sb.ok(['fork', parent.run_id, '--step', '20', '--host', 'b', '--reason', 'move to b'])
+    expect(child).toMatchObject({host: 'b', fork_step: 20, materialized: 'stream'})
+    expect(child.checkpoint).toBe(join(sb.root('b'), 'runs', child.run_id, 'checkpoints', 'step-20'))
+    expect(readFileSync(join(child.checkpoint, 'state.json'))).toEqual(readFileSync(join(child.source_checkpoint, 'state.json')))
+    await waitFor(async () => ((await sb.ok(['show', child.run_id, '--fresh'])).run.status === 'completed' ? true : undefined), {timeoutMs: 30_000, message: 'child completed'})
+    const after = async (id: string) => ((await sb.ok(['history', id])).points as {step: number}[]).filter((p) => p.step > 20)
+    const childAfter = await after(child.run_id)
+    expect(childAfter).toHaveLength(40)
+    expect(childAfter).toEqual(await after(parent.run_id))
+  })
+
+  it('sshd stopped in the middle of a cross-host fork: HOST_UNREACHABLE (retryable), the fork rolled back, nothing left running', async () => {
+    const sb = sshSandbox()
+    const parent = await sb.ok(['launch', '--recipe', 'toy', '--host', 'a', '--set', 'step_time_ms=0', '--set', 'save_every=10', '--set', 'max_steps=30'])
+    await waitFor(async () => ((await sb.ok(['show', parent.run_id, '--fresh'])).run.status === 'completed' ? true : undefined), {timeoutMs: 30_000, message: 'parent completed'})
+    const hold = join(sb.dir, 'hold')
+    const fork = sb.spawn(['fork', parent.run_id, '--step', '20', '--host', 'b', '--json'], {env: {AUTOLAB_FAULT_HOLD: `fork:create-dir:${hold}`}})
+    await waitFor(() => existsSync(`${hold}.held`), {timeoutMs: 30_000, message: 'the fork to reach its hold point'})
+    await b.stop()
+    try {
+      writeFileSync(hold, '')
+      const result = await fork.result
+      expect(result.exitCode).toBe(5)
+      expect(result.json.error).toMatchObject({code: 'HOST_UNREACHABLE', retryable: true})
+      const runs = await sb.runs()
+      const child = runs.find((r: any) => r.parent_run_id === parent.run_id)
+      expect(child).toMatchObject({status: 'failed', host: 'b'})
+      const rolledBack = await sb.ok(['log', '--run', child.run_id, '--kind', 'rollback'])
+      expect(rolledBack.events).toHaveLength(1)
+    } finally {
+      await b.start()
+    }
+    // Once b is back, the retry works.
+    const retried = await sb.ok(['fork', parent.run_id, '--step', '20', '--host', 'b'])
+    expect(retried.materialized).toBe('stream')
+    await sb.ok(['kill', retried.run_id, '--grace', '0'])
+  })
+})
