@@ -7,6 +7,9 @@
 //      `cp -r` of the 1 GiB checkpoint.
 //   4. wake latency: from an event committed by another process to `autolab wait` printing it
 //      (target ≤ 250 ms), beside wait's poll interval.
+//   5. SSH: launch, kill and the sync of 100 live runs on a host reached over SSH (a real sshd on
+//      127.0.0.1) beside the same on `local`, each as a command pays it: a new context, so a new
+//      connection. Target: ≤ local + 120 ms.
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -192,11 +195,76 @@ async function wake() {
   console.log(`  autolab wait               ${ms(m)}   (target ≤ 250 ms) ${m <= 250 ? 'OK' : 'MISSED'}`)
 }
 
+async function sshHosts() {
+  // The test suite's sshd fixture, compiled for this run (it is TypeScript).
+  const {build} = await import('esbuild')
+  const fixture = join(scratch, 'sshd.mjs')
+  await build({entryPoints: ['test/helpers/sshd.ts'], outfile: fixture, bundle: true, platform: 'node', format: 'esm', logLevel: 'warning'})
+  const {sshClient} = await import(fixture)
+  const client = sshClient()
+  const server = await client.addServer('bench-ssh')
+  process.env.AUTOLAB_SSH_CONFIG = client.configFile
+  delete process.env.SSH_AUTH_SOCK
+  const root = join(scratch, 'ssh-root')
+  mkdirSync(root)
+  const project = parseProject(`hosts:\n  local: {kind: local}\n  remote: {kind: ssh, ssh: bench-ssh, root: ${root}}\nrecipes:\n  hold:\n    command: "exec sleep 600"\n`, null)
+  const path = storeIn('ssh')
+  const fresh = async () => {
+    const ctx = await openContext({store: path, create: true, log: () => {}})
+    ctx.project = () => project
+    return ctx
+  }
+  /** One operation as a command runs it: its own context and connection, closed at the end. */
+  const timed = async (fn) => {
+    const ctx = await fresh()
+    const start = process.hrtime.bigint()
+    try {
+      const value = await fn(ctx)
+      return {ms: Number(process.hrtime.bigint() - start) / 1e6, value}
+    } finally {
+      ctx.close()
+      ctx.store.close()
+    }
+  }
+  const figures = {}
+  try {
+    for (const host of ['local', 'remote']) {
+      const launches = []
+      const kills = []
+      for (let round = 0; round < 7; round++) {
+        const launched = await timed((ctx) => launchRun(ctx, {recipe: 'hold', host}))
+        launches.push(launched.ms)
+        kills.push((await timed((ctx) => killRun(ctx, {run: launched.value.run_id, graceSeconds: 0}))).ms)
+      }
+      const live = []
+      for (let i = 0; i < 100; i++) live.push((await timed((ctx) => launchRun(ctx, {recipe: 'hold', host}))).value.run_id)
+      const syncs = []
+      for (let round = 0; round < 7; round++) syncs.push((await timed((ctx) => syncRuns(ctx, {runIds: live}))).ms)
+      figures[host] = {launch: median(launches), kill: median(kills), sync: median(syncs)}
+      const ctx = await fresh()
+      for (const run of live) await killRun(ctx, {run, graceSeconds: 0})
+      ctx.close()
+      ctx.store.close()
+    }
+  } finally {
+    await client.cleanup()
+  }
+  console.log('\nSSH host vs local (median of 7; each a new context and connection, as a command pays it)')
+  for (const [label, key] of [['launch', 'launch'], ['kill', 'kill'], ['sync of 100 live runs', 'sync']]) {
+    const local = figures.local[key]
+    const remote = figures.remote[key]
+    const ok = remote <= local + 120
+    console.log(`  ${label.padEnd(24)} local ${ms(local).padStart(9)}   ssh ${ms(remote).padStart(9)}   (+${ms(remote - local)}; target ≤ local + 120 ms) ${ok ? 'OK' : 'MISSED'}`)
+  }
+  console.log(`  sshd accepted ${server.acceptedConnections()} connections for ${7 * 2 + 100 + 7 + 1} commands`)
+}
+
 try {
   await startup()
   await ingest()
   await fork()
   await wake()
+  await sshHosts()
 } finally {
   rmSync(scratch, {recursive: true, force: true})
 }
