@@ -4,6 +4,7 @@ import {AutolabCommand, mutationFlags, type Parsed} from '../base-command.js'
 import {MAX_WAIT_SECONDS, integerFlag, runArg} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {type ForkResult, forkRun} from '../lib/runs/fork.js'
+import {MAX_GPUS} from '../lib/runs/placement.js'
 
 export default class Fork extends AutolabCommand<ForkResult> {
   static summary = 'Start a new run from another run\'s checkpoint, with changed config, in one atomic step.'
@@ -22,6 +23,7 @@ export default class Fork extends AutolabCommand<ForkResult> {
     patch: Flags.string({description: 'JSON or YAML file deep-merged into the parent config.'}),
     name: Flags.string({description: 'A name for the child run.'}),
     host: Flags.string({description: 'Host for the child. Another host than the parent\'s gets the checkpoint streamed to it (progress on a terminal). [default: the parent\'s]'}),
+    gpus: integerFlag({description: 'GPUs the child needs, on its host. [default: the parent\'s count]', min: 0, max: MAX_GPUS}),
     campaign: Flags.string({description: 'Campaign for the child (e.g. an open one, to continue from a finalized campaign\'s run). [default: the parent\'s]'}),
     'pause-parent': Flags.boolean({description: 'Pause the parent once the child runs.'}),
     copy: Flags.boolean({description: 'Copy the checkpoint instead of hard-linking it.'}),
@@ -32,7 +34,7 @@ export default class Fork extends AutolabCommand<ForkResult> {
 
   async execute(ctx: Ctx, {args, flags}: Parsed<typeof Fork>): Promise<ForkResult> {
     return forkRun(ctx, {
-      run: args.run, step: flags.step, nearest: flags.nearest, sets: flags.set ?? [], patchFile: flags.patch, name: flags.name, host: flags.host,
+      run: args.run, step: flags.step, nearest: flags.nearest, sets: flags.set ?? [], patchFile: flags.patch, name: flags.name, host: flags.host, gpus: flags.gpus,
       pauseParent: flags['pause-parent'], copy: flags.copy, campaign: flags.campaign, timeoutSeconds: flags.timeout, allowNewKeys: flags['allow-new-keys'], reason: flags.reason, idempotencyKey: flags['idempotency-key'],
     })
   }

@@ -1,8 +1,10 @@
 import * as Flags from '@oclif/core/flags'
 import chalk from 'chalk'
 import {AutolabCommand, mutationFlags, type Parsed} from '../base-command.js'
+import {integerFlag} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {type LaunchResult, launchRun} from '../lib/runs/launch.js'
+import {MAX_GPUS} from '../lib/runs/placement.js'
 import {getRun} from '../lib/runs/queries.js'
 import {declaredMetrics} from '../lib/telemetry/goals.js'
 
@@ -16,6 +18,8 @@ export default class Launch extends AutolabCommand<LaunchView> {
     '<%= config.bin %> launch --recipe toy --reason "baseline"',
     '<%= config.bin %> launch --recipe toy --set learning_rate=0.05 --set task.modulus=11 --name lr05 --json',
     '<%= config.bin %> launch --recipe toy --config sweep.yaml --idempotency-key sweep-3 --json',
+    '<%= config.bin %> launch --recipe toy --gpus 2 --queue --json',
+    '<%= config.bin %> launch --recipe toy --host gpu-a --gpus 4 --json',
     '<%= config.bin %> launch --recipe toy --set warmup_steps=100 --allow-new-keys --reason "the trainer takes warmup_steps; the recipe does not declare it yet" --json',
   ]
   static flags = {
@@ -23,23 +27,27 @@ export default class Launch extends AutolabCommand<LaunchView> {
     config: Flags.string({description: 'JSON or YAML file deep-merged into the recipe config.'}),
     set: Flags.string({description: 'Override a config key: key=value, dotted keys for nesting (repeatable).', multiple: true}),
     name: Flags.string({description: 'A name to refer to the run by.'}),
-    host: Flags.string({description: 'Host to run on.', default: 'local'}),
-    queue: Flags.boolean({description: 'When the host has no free GPUs, queue the run (status queued; `tick` starts it) instead of failing with NO_CAPACITY.'}),
+    host: Flags.string({description: 'Pin the run to this host. [default: the first host of the project file\'s `hosts:` (then `local`) with the free GPUs]'}),
+    gpus: integerFlag({description: 'GPUs the run needs. [default: the recipe\'s `gpus`]', min: 0, max: MAX_GPUS}),
+    queue: Flags.boolean({description: 'When no host has the free GPUs, queue the run (status queued; `tick` starts it on the first host with room) instead of failing with NO_CAPACITY.'}),
     'allow-new-keys': Flags.boolean({description: 'Accept config keys the recipe\'s schema does not know (recorded in the decision log); values of known keys are still checked.'}),
     ...mutationFlags,
   }
 
   async execute(ctx: Ctx, {flags}: Parsed<typeof Launch>): Promise<LaunchView> {
     const launched = await launchRun(ctx, {
-      recipe: flags.recipe, configFile: flags.config, sets: flags.set ?? [], name: flags.name, host: flags.host,
+      recipe: flags.recipe, configFile: flags.config, sets: flags.set ?? [], name: flags.name, host: flags.host, gpus: flags.gpus,
       queue: flags.queue, allowNewKeys: flags['allow-new-keys'], reason: flags.reason, idempotencyKey: flags['idempotency-key'],
     })
     return {...launched, primary_metric: declaredMetrics(getRun(ctx.store, launched.run_id).recipe_spec).primary}
   }
 
   render(r: LaunchView): string {
-    if (r.status === 'queued') return `queued ${chalk.bold(r.run_id)}: no free GPU on ${r.host}; \`autolab tick\` starts it when one frees up`
-    return `${r.replayed ? 'already launched' : 'launched'} ${chalk.bold(r.run_id)}${r.name ? ` (${r.name})` : ''} · recipe ${r.recipe} · host ${r.host} · pid ${r.pid} · config ${r.config_id.slice(0, 12)}\n` +
+    if (r.status === 'queued') {
+      const where = r.placement === 'auto' ? 'no host has' : `${r.host} has not`
+      return `queued ${chalk.bold(r.run_id)}: ${where} the free GPUs; \`autolab tick\` starts it ${r.placement === 'auto' ? 'on the first host with room' : 'when they free up'}`
+    }
+    return `${r.replayed ? 'already launched' : 'launched'} ${chalk.bold(r.run_id)}${r.name ? ` (${r.name})` : ''} · recipe ${r.recipe} · host ${r.host}${r.gpus.length ? ` · GPU ${r.gpus.join(',')}` : ''} · pid ${r.pid} · config ${r.config_id.slice(0, 12)}\n` +
       chalk.dim(r.primary_metric === null
         ? `follow it: autolab show ${r.run_id} · autolab history ${r.run_id}`
         : `follow it: autolab trend ${r.run_id} --metric ${r.primary_metric} · autolab history ${r.run_id} --metric ${r.primary_metric}`)

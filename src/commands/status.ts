@@ -3,13 +3,16 @@ import {AutolabCommand, type Parsed} from '../base-command.js'
 import type {Ctx} from '../lib/context.js'
 import {type EventView, listEvents} from '../lib/events.js'
 import {colourStatus, formatValue, table} from '../lib/output/render.js'
-import {type ActiveRun, activeRuns} from '../lib/status.js'
+import {hostCapacity} from '../lib/runs/placement.js'
+import {type ActiveRun, type HostGpus, activeRuns, statusBar} from '../lib/status.js'
 
 export interface StatusResult {
   store: string
   /** Live, queued and paused runs, each with the latest value of its primary metric. */
   active_runs: ActiveRun[]
   recent_events: EventView[]
+  /** GPUs per host (the status bar's `hosts`), with which live run holds which GPU. */
+  hosts: (HostGpus & {busy: {gpu: string; run_id: string}[]})[]
 }
 
 export default class Status extends AutolabCommand<StatusResult> {
@@ -22,6 +25,7 @@ export default class Status extends AutolabCommand<StatusResult> {
       store: ctx.store.path,
       active_runs: activeRuns(ctx.store),
       recent_events: listEvents(ctx.store, {limit: 10}),
+      hosts: statusBar(ctx).hosts.map((h) => ({...h, busy: hostCapacity(ctx.store, h.host).busy})),
     }
   }
 
@@ -34,7 +38,15 @@ export default class Status extends AutolabCommand<StatusResult> {
       {header: 'RECIPE', value: (x) => x.recipe},
       {header: 'PRIMARY', value: (x) => (x.primary_metric === null ? null : `${x.primary_metric} ${formatValue(x.primary_value)}`)},
     ])
+    const hosts = table(r.hosts, [
+      {header: 'HOST', value: (h) => h.host},
+      {header: 'KIND', value: (h) => h.kind},
+      {header: 'FREE', value: (h) => h.gpus_free, align: 'right'},
+      {header: 'USED', value: (h) => h.gpus_used, align: 'right'},
+      {header: 'TOTAL', value: (h) => h.gpus_total, align: 'right'},
+      {header: 'BUSY', value: (h) => h.busy.map((b) => `${b.gpu}:${b.run_id}`).join(' ') || null},
+    ])
     const events = r.recent_events.map((e) => `${chalk.dim(`#${e.event_id} ${e.time.slice(11, 19)}`)} ${e.kind}${e.run_id ? ` ${e.run_id}` : ''}${e.reason ? ` — ${e.reason}` : ''}`)
-    return [chalk.bold('active runs'), runs, '', chalk.bold('recent events'), ...(events.length ? events : [chalk.dim('(none)')])].join('\n')
+    return [chalk.bold('active runs'), runs, '', chalk.bold('GPUs per host'), hosts, '', chalk.bold('recent events'), ...(events.length ? events : [chalk.dim('(none)')])].join('\n')
   }
 }

@@ -15,7 +15,10 @@ import {type JsonNumber, toJsonNumber} from './telemetry/values.js'
 
 export interface StatusBar {
   runs: {running: number; starting: number; queued: number; paused: number; pausing: number; killing: number}
+  /** GPUs over every host: free and total (per host in `hosts`). */
   gpus: {free: number; total: number}
+  /** GPUs per host, by host name. */
+  hosts: HostGpus[]
   /** The current campaign (the one new runs join) and its status. */
   campaign: string
   campaign_status: string
@@ -28,9 +31,19 @@ export interface StatusBar {
   staleness: Record<string, number | null>
 }
 
+/** One host's GPUs in the status bar: declared, free, held by live runs; and when its runs were last synced (null: never). */
+export interface HostGpus {
+  host: string
+  kind: string
+  gpus_total: number
+  gpus_free: number
+  gpus_used: number
+  synced_at: string | null
+}
+
 export function emptyStatusBar(warnings: string[] = []): StatusBar {
   return {
-    runs: {running: 0, starting: 0, queued: 0, paused: 0, pausing: 0, killing: 0}, gpus: {free: 0, total: 0},
+    runs: {running: 0, starting: 0, queued: 0, paused: 0, pausing: 0, killing: 0}, gpus: {free: 0, total: 0}, hosts: [],
     campaign: DEFAULT_CAMPAIGN, campaign_status: 'active', budget: null, pending_evals: [], warnings, staleness: {},
   }
 }
@@ -65,15 +78,17 @@ export function statusBar(ctx: Pick<Ctx, 'store' | 'now' | 'warnings'>): StatusB
   const bar = emptyStatusBar([...ctx.warnings])
   const counts = store.prepare("SELECT status, count(*) AS n FROM runs WHERE status IN ('running','starting','queued','paused','pausing','killing') GROUP BY status").all() as {status: keyof StatusBar['runs']; n: number}[]
   for (const {status, n} of counts) bar.runs[status] = n
-  const hosts = store.prepare('SELECT host_id, gpus FROM hosts').all() as {host_id: string; gpus: string}[]
+  const hosts = hostRows(store)
   const live = store.prepare("SELECT host_id, gpus, synced_at, started_at FROM runs WHERE status IN ('running','starting','pausing','killing')").all() as {host_id: string; gpus: string; synced_at: string | null; started_at: string | null}[]
   const now = ctx.now().getTime()
   for (const host of hosts) {
     const declared = JSON.parse(host.gpus) as string[]
     const hostRuns = live.filter((r) => r.host_id === host.host_id)
     const used = new Set(hostRuns.flatMap((r) => JSON.parse(r.gpus) as string[]))
+    const free = declared.filter((g) => !used.has(g)).length
     bar.gpus.total += declared.length
-    bar.gpus.free += declared.filter((g) => !used.has(g)).length
+    bar.gpus.free += free
+    bar.hosts.push({host: host.host_id, kind: host.kind, gpus_total: declared.length, gpus_free: free, gpus_used: declared.length - free, synced_at: host.synced_at})
     const syncTimes = hostRuns.map((r) => Date.parse(r.synced_at ?? r.started_at ?? '') || now)
     bar.staleness[host.host_id] = syncTimes.length === 0 ? null : Math.max(0, Math.round((now - Math.min(...syncTimes)) / 100) / 10)
   }
@@ -87,6 +102,15 @@ export function statusBar(ctx: Pick<Ctx, 'store' | 'now' | 'warnings'>): StatusB
     else if (total !== null && spent >= BUDGET_WARNING_FRACTION * total) bar.warnings.push(`campaign ${campaign.name}: ${Math.round((spent / total) * 100)}% of the GPU budget spent`)
   }
   return bar
+}
+
+/** The hosts, by name; a store from before hosts.synced_at (read unmigrated, statusBarBeforeOpen) has null there. */
+function hostRows(store: Store): {host_id: string; kind: string; gpus: string; synced_at: string | null}[] {
+  try {
+    return store.prepare('SELECT host_id, kind, gpus, synced_at FROM hosts ORDER BY host_id').all() as {host_id: string; kind: string; gpus: string; synced_at: string | null}[]
+  } catch {
+    return (store.prepare('SELECT host_id, kind, gpus FROM hosts ORDER BY host_id').all() as {host_id: string; kind: string; gpus: string}[]).map((h) => ({...h, synced_at: null}))
+  }
 }
 
 /** A run of the `status` command: the run, and the latest value of its recipe's primary metric. */

@@ -7,6 +7,7 @@ import type {Ctx} from './context.js'
 import {doctor} from './doctor.js'
 import {startQueuedRun} from './runs/launch.js'
 import {pauseRun} from './runs/pause.js'
+import {placementCandidates} from './runs/placement.js'
 import {processExists} from './runs/recovery.js'
 import {syncRuns} from './runs/sync.js'
 
@@ -59,14 +60,18 @@ export async function tick(ctx: Ctx): Promise<TickResult> {
     const report = await doctor(ctx, {fix: true})
     result.rolled_back_operations = report.rolled_back_operations
     result.killed_orphans = report.live_processes_of_ended_runs.filter((p) => p.killed).map((p) => p.run_id)
-    for (const run of store.all(store.db.selectFrom('runs').select('run_id').where('status', '=', 'queued').orderBy('seq'))) {
+    // Oldest first; an 'auto' run goes to the first host of the project file with room, a pinned one waits for its host.
+    const queued = store.all(store.db.selectFrom('runs').select(['run_id', 'placement']).where('status', '=', 'queued').orderBy('seq'))
+    const candidates = queued.some((r) => r.placement === 'auto') ? placementCandidates(ctx) : []
+    for (const run of queued) {
       try {
-        await startQueuedRun(ctx, run.run_id)
+        await startQueuedRun(ctx, run.run_id, candidates)
         result.started.push(run.run_id)
       } catch (error) {
         result.still_queued.push(run.run_id)
-        const code = (error as {code?: string}).code
-        if (code !== 'NO_CAPACITY' && code !== 'BUDGET_EXHAUSTED') result.errors.push(`${run.run_id}: ${(error as Error).message}`)
+        const {code, retryable} = error as {code?: string; retryable?: boolean}
+        // NO_CAPACITY that is not retryable: no host could ever fit it (the hosts changed since it was queued).
+        if ((code !== 'NO_CAPACITY' || retryable === false) && code !== 'BUDGET_EXHAUSTED') result.errors.push(`${run.run_id}: ${(error as Error).message}`)
       }
     }
     for (const campaign of store.all(store.db.selectFrom('campaigns').selectAll().where('status', '=', 'active').where('deadline', 'is not', null))) {

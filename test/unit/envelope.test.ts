@@ -13,7 +13,7 @@ describe('output envelope', () => {
     expect(Object.keys(env)).toEqual(['ok', 'data', 'status'])
     expect(env.ok).toBe(true)
     expect(env.data).toEqual({run_id: 'r1'})
-    expect(Object.keys(env.status).sort()).toEqual(['budget', 'campaign', 'campaign_status', 'gpus', 'pending_evals', 'runs', 'staleness', 'warnings'])
+    expect(Object.keys(env.status).sort()).toEqual(['budget', 'campaign', 'campaign_status', 'gpus', 'hosts', 'pending_evals', 'runs', 'staleness', 'warnings'])
   })
 
   it('error: code, message, retryable, suggested_action, and no stack without debug', () => {

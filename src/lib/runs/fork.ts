@@ -22,6 +22,7 @@ import {argsHash, beginOperation, checkIdempotency, commitOperation, stepDone} f
 import {type PauseResult, pauseRun} from './pause.js'
 import {syncUntil} from './process-control.js'
 import {configInEffectAt, getConfigBody, getRun, resolveRun} from './queries.js'
+import {placeRun} from './placement.js'
 import {rollbackOperation} from './rollback.js'
 import {streamCheckpoint} from './transfer.js'
 import {requireHost} from '../hosts/registry.js'
@@ -36,6 +37,8 @@ export interface ForkOptions {
   patchFile?: string
   name?: string
   host?: string
+  /** GPUs the child needs (0..64). [default: the parent's count] */
+  gpus?: number
   pauseParent?: boolean
   copy?: boolean
   reason?: string
@@ -89,7 +92,7 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
   // The request, not the config it resolves to: the parent's config may change between retries.
   const hash = argsHash('fork', {
     parent: parent.run_id, step: options.step ?? null, nearest: options.nearest ?? false, sets: options.sets ?? [], patch, name: options.name ?? null,
-    host: hostId, pause_parent: options.pauseParent ?? false, copy: options.copy ?? false, campaign: options.campaign ?? null, allow_new_keys: options.allowNewKeys ?? false,
+    host: hostId, gpus: options.gpus ?? null, pause_parent: options.pauseParent ?? false, copy: options.copy ?? false, campaign: options.campaign ?? null, allow_new_keys: options.allowNewKeys ?? false,
   })
   // A retry must not ask the parent for another checkpoint: look the key up first.
   const early = store.write(() => checkIdempotency<ForkResult>(store, options.idempotencyKey, 'fork', hash))
@@ -102,7 +105,8 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
   // latest version, served to check the overrides before anything started.
   const base = configInEffectAt(store, parent.run_id, source.step + 1)
   const childConfig = applySets(deepMerge(base.config, patch), options.sets ?? [])
-  const recipe = recipeOfRun(parent)
+  const parentRecipe = recipeOfRun(parent)
+  const recipe = options.gpus === undefined ? parentRecipe : {...parentRecipe, gpus: options.gpus}
   const parentSpec = runRecipeSpec(parent.recipe_spec)
   const executor = ctx.executor(hostId)
   const existingRunDirs = await executor.listRunDirs()
@@ -112,8 +116,9 @@ export async function forkRun(ctx: Ctx, options: ForkOptions): Promise<ForkResul
     const replay = checkIdempotency<ForkResult>(store, options.idempotencyKey, 'fork', hash)
     if (replay) return replay
     const campaign = campaignForMutation(store, options.campaign ?? parent.campaign_id, {startsCompute: true, now, forkOf: options.campaign === undefined ? parent.run_id : undefined})
+    const placement = placeRun(store, {hosts: [hostId], gpus: recipe.gpus, queueable: false})
     const {runId} = insertRun(store, {
-      recipe, projectDir: recipe.projectDir, config: childConfig, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id,
+      recipe, projectDir: recipe.projectDir, config: childConfig, placement, placementKind: 'pinned', runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id,
       name: options.name, parentRunId: parent.run_id, forkStep: source.step, existingRunDirs, trainerEnv: parentSpec.env,
       metrics: parentSpec.metrics ? {declared: parentSpec.metrics, primary: parentSpec.primary_metric ?? null} : undefined,
     }, now)

@@ -12,9 +12,8 @@ import {type NewEvent, recordEvent} from '../events.js'
 import {type Recipe, getRecipe, readConfigFile} from '../project.js'
 import {safeName} from '../shell.js'
 import type {Store} from '../store/open.js'
-import {LOCAL_HOST} from '../store/seed.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, type Operation, stepDone} from './journal.js'
-import {allocateGpus} from './capacity.js'
+import {type PlacementKind, placeRun, placementCandidates} from './placement.js'
 import {checkLaunchConfig} from './config-check.js'
 import {getConfigBody, runView, type RunView, getRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
@@ -28,9 +27,12 @@ export interface LaunchOptions {
   name?: string
   reason?: string
   idempotencyKey?: string
+  /** Pin the run to this host; without it, the first host of the project file with room (placement 'auto'). */
   host?: string
+  /** GPUs the run needs (0..64). [default: the recipe's `gpus`] */
+  gpus?: number
   campaign?: string
-  /** Queue the run when the host has no free GPUs (tick starts it) instead of NO_CAPACITY. */
+  /** Queue the run when no host has the free GPUs (tick starts it) instead of NO_CAPACITY. */
   queue?: boolean
   /** Accept config keys the recipe's schema does not know. */
   allowNewKeys?: boolean
@@ -47,6 +49,8 @@ export interface LaunchResult {
   config_id: string
   config: JsonObject
   run_dir: string
+  /** 'auto': placed on the first host with room (a queued run may move when tick starts it); 'pinned': --host. */
+  placement: string
   campaign_id: string
   /** An earlier run still live with the same recipe, config and host (see the status bar's warning), or null. */
   duplicate_of: string | null
@@ -62,26 +66,42 @@ export function resolveLaunchConfig(recipe: Recipe, configFile: string | undefin
 export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<LaunchResult> {
   const {store} = ctx
   const project = ctx.project()
-  const recipe = getRecipe(project, options.recipe)
-  const hostId = options.host ?? LOCAL_HOST
+  const baseRecipe = getRecipe(project, options.recipe)
+  // The run's GPU count lives in its recipe spec (resume and the queue read it from there).
+  const recipe = options.gpus === undefined ? baseRecipe : {...baseRecipe, gpus: options.gpus}
   if (options.name !== undefined) safeName('run name', options.name)
   const config = resolveLaunchConfig(recipe, options.configFile, options.sets ?? [])
   checkLaunchConfig(recipe, config, {allowNewKeys: options.allowNewKeys})
-  const hash = argsHash('launch', {recipe: recipe.name, config, name: options.name ?? null, host: hostId, campaign: options.campaign ?? null})
+  const hash = argsHash('launch', {recipe: recipe.name, config, name: options.name ?? null, host: options.host ?? null, gpus: options.gpus ?? null, campaign: options.campaign ?? null})
   const trainerEnv = captureTrainerEnv(recipe, process.env)
   for (const missing of trainerEnv.missing) ctx.warnings.push(`recipe ${recipe.name} env ${missing} is not set in autolab's environment: the trainer gets it empty`)
-  const executor = ctx.executor(hostId)
-  const existingRunDirs = await executor.listRunDirs()
+  const placementKind: PlacementKind = options.host === undefined ? 'auto' : 'pinned'
+  // The candidate hosts, their declarations copied into the store (HOST_NOT_FOUND for an unknown --host).
+  const candidates = placementCandidates(ctx, options.host)
   const now = ctx.now()
 
-  // 1. reserve; 2. create the run dir, 3. spawn and 4. commit in spawnAndCommit
-  const reserved = store.write(() => {
+  // The new run id must not land on a run dir already on the host it is placed on, and listing a
+  // host's dirs is I/O (an SSH round trip), which cannot happen inside the transaction that makes
+  // the placement. So: list the host a read placement predicts, then place for real in the
+  // transaction; if a concurrent launch took that room and the placement moved to a host not yet
+  // listed, the transaction returns before writing anything, that host is listed, and it runs
+  // again. At most one extra pass per candidate host; usually one listing for one launch, and a
+  // host that has no room is never contacted.
+  const runDirs = new Map<string, readonly string[]>()
+  const listRunDirs = async (hostId: string) => {
+    if (!runDirs.has(hostId)) runDirs.set(hostId, await ctx.executor(hostId).listRunDirs())
+  }
+  await listRunDirs(predictHost(ctx, candidates, recipe.gpus))
+  const reserve = () => store.write((): {replayed: LaunchResult} | {queued: LaunchResult} | {unlisted: string} | {op: Operation; runId: string} => {
     const replay = checkIdempotency<LaunchResult>(store, options.idempotencyKey, 'launch', hash)
-    if (replay) return replay
+    if (replay) return {replayed: replay.result}
     const campaign = campaignForMutation(store, options.campaign, {startsCompute: true, now})
-    syncDeclaredHost(ctx, hostId)
+    const placement = placeRun(store, {hosts: candidates, gpus: recipe.gpus, queue: options.queue})
+    const existingRunDirs = runDirs.get(placement.host_id)
+    if (existingRunDirs === undefined) return {unlisted: placement.host_id}
+    const executor = ctx.executor(placement.host_id)
     const {runId, status} = insertRun(store, {
-      recipe, projectDir: project.dir, config, hostId, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id, name: options.name, queueIfFull: options.queue, existingRunDirs, trainerEnv: trainerEnv.env,
+      recipe, projectDir: project.dir, config, placement, placementKind, runDir: (id) => executor.runDir(id), campaignId: campaign.campaign_id, name: options.name, existingRunDirs, trainerEnv: trainerEnv.env,
       metrics: {declared: recipe.metrics, primary: recipe.primaryMetric},
     }, now)
     const op = beginOperation(store, {kind: 'launch', key: options.idempotencyKey, hash, runId, now})
@@ -89,20 +109,31 @@ export async function launchRun(ctx: Ctx, options: LaunchOptions): Promise<Launc
       // Nothing to start yet: the operation is complete; tick starts the run when GPUs free up.
       const result = launchResult(store, runId, config)
       commitOperation(store, op, result, now)
-      recordEvent(store, {kind: 'launch', time: now, actor: ctx.actor, runId, reason: options.reason ?? null, args: launchArgs(options, recipe.name, hostId), result: {run_id: runId, status}})
+      recordEvent(store, {kind: 'launch', time: now, actor: ctx.actor, runId, reason: options.reason ?? null, args: launchArgs(options, recipe), result: {run_id: runId, status, host: placement.host_id, placement: placementKind}})
       return {queued: result}
     }
     return {op, runId}
   })
-  if ('replayed' in reserved) return {...reserved.result, replayed: true}
-  if ('queued' in reserved) return warnTwin(ctx, reserved.queued as LaunchResult)
+  let reserved = reserve()
+  while ('unlisted' in reserved) {
+    await listRunDirs(reserved.unlisted)
+    reserved = reserve()
+  }
+  if ('replayed' in reserved) return {...reserved.replayed, replayed: true}
+  if ('queued' in reserved) return warnTwin(ctx, reserved.queued)
   const {op, runId} = reserved
   stepDone(store, op, 'reserve', now)
 
   return warnTwin(ctx, await spawnAndCommit(ctx, op, runId, config, (result, pid) => ({
-    kind: 'launch', reason: options.reason ?? null, args: launchArgs(options, recipe.name, hostId),
-    result: {run_id: runId, pid, config_id: result.config_id, gpus: result.gpus, duplicate_of: result.duplicate_of},
+    kind: 'launch', reason: options.reason ?? null, args: launchArgs(options, recipe),
+    result: {run_id: runId, pid, config_id: result.config_id, host: result.host, gpus: result.gpus, placement: result.placement, duplicate_of: result.duplicate_of},
   })))
+}
+
+/** The host a placement made now would pick (a read, outside any transaction): the one whose run dirs to list first. */
+function predictHost(ctx: Ctx, candidates: readonly string[], gpus: number): string {
+  // With queue: true it throws only when no host could ever fit the run: said before anything is done.
+  return placeRun(ctx.store, {hosts: candidates, gpus, queue: true}).host_id
 }
 
 /**
@@ -129,28 +160,40 @@ async function spawnAndCommit(ctx: Ctx, op: Operation, runId: string, config: Js
   }
 }
 
-function launchArgs(options: LaunchOptions, recipe: string, hostId: string): Record<string, unknown> {
-  return {recipe, sets: options.sets ?? [], config_file: options.configFile ?? null, name: options.name ?? null, host: hostId, queue: options.queue ?? false, allow_new_keys: options.allowNewKeys ?? false}
+/** The request as given: host null means placed automatically (the result says where). */
+function launchArgs(options: LaunchOptions, recipe: Recipe): Record<string, unknown> {
+  return {
+    recipe: recipe.name, sets: options.sets ?? [], config_file: options.configFile ?? null, name: options.name ?? null, host: options.host ?? null, gpus: recipe.gpus,
+    queue: options.queue ?? false, allow_new_keys: options.allowNewKeys ?? false,
+  }
 }
 
 /**
- * Start a queued run once its host has the GPUs (tick). A journalled launch like any other;
- * throws NO_CAPACITY (and changes nothing) while the GPUs are still taken.
+ * Start a queued run once a host has the GPUs (tick). An 'auto' run is re-placed on ANY candidate
+ * host with room (its host_id and run_dir move with it, in the same transaction); a 'pinned' one
+ * only on its own host. A journalled launch like any other; throws NO_CAPACITY (and changes
+ * nothing) while no host has room. `candidates`: the hosts of an 'auto' run, in order
+ * (placementCandidates; tick computes them once for all its queued runs).
  */
-export async function startQueuedRun(ctx: Ctx, runId: string): Promise<LaunchResult> {
+export async function startQueuedRun(ctx: Ctx, runId: string, candidates?: readonly string[]): Promise<LaunchResult> {
   const {store} = ctx
   const now = ctx.now()
+  const queued = getRun(store, runId)
+  const hosts = queued.placement === 'auto' ? (candidates ?? placementCandidates(ctx)) : [queued.host_id]
   const op = store.write(() => {
     const run = getRun(store, runId)
     campaignForMutation(store, run.campaign_id, {startsCompute: true, now})
-    const gpus = allocateGpus(store, run.host_id, recipeOfRun(run).gpus)
+    const placement = placeRun(store, {hosts, gpus: recipeOfRun(run).gpus})
     transition(store, runId, 'queued', 'starting', {})
-    store.run(store.db.updateTable('runs').set({gpus: JSON.stringify(gpus)}).where('run_id', '=', runId))
+    // The run id was reserved at queue time; on another host its dir is that host's dir of it
+    // (created exclusively: a stray dir of that name there fails the start, and it is rolled back).
+    const runDir = placement.host_id === run.host_id ? run.run_dir : ctx.executor(placement.host_id).runDir(runId)
+    store.run(store.db.updateTable('runs').set({gpus: JSON.stringify(placement.gpus), host_id: placement.host_id, run_dir: runDir}).where('run_id', '=', runId))
     return beginOperation(store, {kind: 'launch', hash: argsHash('launch', {queued: runId}), runId, now})
   })
   stepDone(store, op, 'reserve', now)
   const config = getConfigBody(store, getRun(store, runId).config_id)
-  return spawnAndCommit(ctx, op, runId, config, (result, pid) => ({kind: 'start_queued', result: {run_id: runId, pid, gpus: result.gpus}}))
+  return spawnAndCommit(ctx, op, runId, config, (result, pid) => ({kind: 'start_queued', result: {run_id: runId, pid, host: result.host, gpus: result.gpus}}))
 }
 
 function launchResult(store: Store, runId: string, config: JsonObject): LaunchResult {
@@ -158,7 +201,7 @@ function launchResult(store: Store, runId: string, config: JsonObject): LaunchRe
   const view: RunView = runView(row)
   return {
     run_id: view.run_id, name: view.name, status: view.status, recipe: view.recipe, host: view.host, pid: view.pid,
-    gpus: view.gpus, config_id: view.config_id, config, run_dir: view.run_dir, campaign_id: view.campaign_id, duplicate_of: liveTwin(store, row), replayed: false,
+    gpus: view.gpus, config_id: view.config_id, config, run_dir: view.run_dir, placement: row.placement, campaign_id: view.campaign_id, duplicate_of: liveTwin(store, row), replayed: false,
   }
 }
 
@@ -166,12 +209,4 @@ function launchResult(store: Store, runId: string, config: JsonObject): LaunchRe
 function warnTwin<R extends {run_id: string; duplicate_of: string | null; replayed: boolean}>(ctx: Ctx, result: R): R {
   if (result.duplicate_of && !result.replayed) ctx.warnings.push(twinWarning(result.run_id, result.duplicate_of))
   return result
-}
-
-/** A host declared in the project file updates the store's GPU list (inside a write transaction). */
-function syncDeclaredHost(ctx: Ctx, hostId: string): void {
-  const decl = ctx.project().hosts[hostId]
-  if (!decl) return
-  const {store} = ctx
-  store.run(store.db.updateTable('hosts').set({gpus: JSON.stringify(decl.gpus)}).where('host_id', '=', hostId))
 }

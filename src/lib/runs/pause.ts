@@ -12,7 +12,8 @@ import {argsHash, beginOperation, checkIdempotency, commitOperation, type Operat
 import {type StoppedBy, killAndWait, waitForExit} from './process-control.js'
 import {getRun, resolveRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
-import {startRunProcess} from './start.js'
+import {placeRun} from './placement.js'
+import {runRecipeSpec, startRunProcess} from './start.js'
 import {type RunStatus, transition} from './state-machine.js'
 import {syncRuns} from './sync.js'
 
@@ -108,6 +109,8 @@ export async function finishPause(ctx: Ctx, runId: string, timeoutMs: number, op
 
 export interface ResumeOptions {
   run: string
+  /** GPUs it needs from now on (0..64), kept in its recipe spec. [default: its count so far] */
+  gpus?: number
   reason?: string
   idempotencyKey?: string
 }
@@ -119,13 +122,16 @@ export interface ResumeResult {
   /** The checkpoint step it resumed from; null: it had none and started over. */
   resumed_from_step: number | null
   checkpoint: string | null
+  /** Its host (a resume never moves a run) and the GPUs allocated to it there now. */
+  host: string
+  gpus: string[]
   replayed: boolean
 }
 
 export async function resumeRun(ctx: Ctx, options: ResumeOptions): Promise<ResumeResult> {
   const {store} = ctx
   const target = resolveRun(store, options.run)
-  const hash = argsHash('resume', {run: target.run_id})
+  const hash = argsHash('resume', {run: target.run_id, gpus: options.gpus ?? null})
   const begun = store.write(() => {
     const replay = checkIdempotency<ResumeResult>(store, options.idempotencyKey, 'resume', hash)
     if (replay) return replay
@@ -137,8 +143,14 @@ export async function resumeRun(ctx: Ctx, options: ResumeOptions): Promise<Resum
       })
     }
     campaignForMutation(store, run.campaign_id, {startsCompute: true, now: ctx.now()})
+    // A paused run holds no GPUs: it gets them again, on its own host (its checkpoints are there).
+    const spec = runRecipeSpec(run.recipe_spec)
+    const placement = placeRun(store, {hosts: [run.host_id], gpus: options.gpus ?? spec.gpus, queueable: false})
     const op = beginOperation(store, {kind: 'resume', key: options.idempotencyKey, hash, runId: run.run_id, now: ctx.now()})
     transition(store, run.run_id, 'paused' as RunStatus, 'starting', {ended_at: null})
+    store.run(store.db.updateTable('runs').set({
+      gpus: JSON.stringify(placement.gpus), placement: 'pinned', recipe_spec: JSON.stringify({...spec, gpus: placement.gpus.length}),
+    }).where('run_id', '=', run.run_id))
     return {op}
   })
   if ('replayed' in begun) return {...begun.result, replayed: true}
@@ -152,7 +164,11 @@ export async function resumeRun(ctx: Ctx, options: ResumeOptions): Promise<Resum
     return store.write(() => {
       // The run continues from the checkpoint: its step goes back there, and counts up again.
       transition(store, target.run_id, 'starting', 'running', {started_at: ctx.now().toISOString(), step: checkpoint?.step ?? null})
-      const result: ResumeResult = {run_id: target.run_id, status: 'running', pid, resumed_from_step: checkpoint?.step ?? null, checkpoint: checkpoint?.path ?? null, replayed: false}
+      const row = getRun(store, target.run_id)
+      const result: ResumeResult = {
+        run_id: target.run_id, status: 'running', pid, resumed_from_step: checkpoint?.step ?? null, checkpoint: checkpoint?.path ?? null,
+        host: row.host_id, gpus: JSON.parse(row.gpus) as string[], replayed: false,
+      }
       commitOperation(store, op, result, ctx.now())
       recordEvent(store, {kind: 'resume', time: ctx.now(), actor: ctx.actor, runId: target.run_id, reason: options.reason ?? null, result})
       return result

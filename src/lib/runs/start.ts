@@ -9,7 +9,7 @@ import {expandTemplate} from '../shell.js'
 import type {Store} from '../store/open.js'
 import type {RunRow} from '../store/schema.js'
 import {AutolabError} from '../output/errors.js'
-import {allocateGpus} from './capacity.js'
+import type {Placement, PlacementKind} from './placement.js'
 import {TERMINAL_STATES} from './state-machine.js'
 import {getRun} from './queries.js'
 import {commandScript, initialControl} from './run-files.js'
@@ -58,19 +58,21 @@ export interface NewRun {
   recipe: Recipe
   projectDir: string
   config: JsonObject
-  hostId: string
+  /** Where it goes (placeRun, inside the same transaction): host, GPUs, and `queued` when none has room. */
+  placement: Placement
+  /** Recorded in runs.placement: may tick move it to another host when it leaves the queue? */
+  placementKind: PlacementKind
+  /** The run dir of a run id on the placed host (the host's executor runDir). */
   runDir: (runId: string) => string
   campaignId: string
   name?: string
   parentRunId?: string
   forkStep?: number
-  /** When the host has no free GPUs: reserve the run as `queued` (tick starts it later) instead of failing. */
-  queueIfFull?: boolean
   /** The trainer's environment (see RecipeSpec.env); undefined: inherit the starting process's. */
   trainerEnv?: Record<string, string>
   /** The recipe's declared metrics and primary metric (a fork passes its parent's). */
   metrics?: {declared: Record<string, MetricDecl>; primary: string | null}
-  /** Run directories already on the host (listRunDirs): a new id never lands on one of them. */
+  /** Run directories already on the placed host (listRunDirs): a new id never lands on one of them. */
   existingRunDirs: readonly string[]
 }
 
@@ -94,19 +96,13 @@ export async function createRunDir(ctx: Ctx, runId: string): Promise<void> {
 }
 
 /**
- * Reserve a run: GPUs, config, the row in `starting`, config version 1. Call inside a write
- * transaction (it is the "reserve" of reserve-then-act).
+ * Reserve a run: config, the row in `starting` (or `queued`) on its placement, config version 1.
+ * Call inside the write transaction that placed it (it is the "reserve" of reserve-then-act).
+ * The recipe's `gpus` is the run's GPU count, kept in its recipe spec for resume and the queue.
  */
 export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string; gpus: string[]; configId: string; status: 'starting' | 'queued'} {
-  const {recipe} = spec
-  let gpus: string[] = []
-  let status: 'starting' | 'queued' = 'starting'
-  try {
-    gpus = allocateGpus(store, spec.hostId, recipe.gpus)
-  } catch (error) {
-    if (!spec.queueIfFull || (error as {code?: string}).code !== 'NO_CAPACITY') throw error
-    status = 'queued'
-  }
+  const {recipe, placement} = spec
+  const {gpus, status} = placement
   if (spec.name !== undefined) {
     const holder = store.first(store.db.selectFrom('runs').select(['run_id', 'status']).where('campaign_id', '=', spec.campaignId).where('name', '=', spec.name))
     if (holder) {
@@ -120,7 +116,7 @@ export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string
   const runId = `r${seq}`
   store.run(store.db.insertInto('runs').values({
     seq, run_id: runId, name: spec.name ?? null, campaign_id: spec.campaignId, parent_run_id: spec.parentRunId ?? null,
-    fork_step: spec.forkStep ?? null, host_id: spec.hostId, recipe: recipe.name, recipe_spec: JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir, schema: recipe.schema, env: spec.trainerEnv, metrics: spec.metrics?.declared, primary_metric: spec.metrics?.primary} satisfies RecipeSpec),
+    fork_step: spec.forkStep ?? null, host_id: placement.host_id, placement: spec.placementKind, recipe: recipe.name, recipe_spec: JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir, schema: recipe.schema, env: spec.trainerEnv, metrics: spec.metrics?.declared, primary_metric: spec.metrics?.primary} satisfies RecipeSpec),
     gpus: JSON.stringify(gpus), config_id: configId, status, pid: null, exit_code: null, error: null,
     step: spec.forkStep ?? null, run_dir: spec.runDir(runId),
     observation_cadence: recipe.observationCadence, sample_cadence: recipe.sampleCadence,
