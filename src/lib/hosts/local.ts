@@ -4,6 +4,7 @@ import {dirname, join, relative, resolve} from 'node:path'
 import {AutolabError} from '../output/errors.js'
 import {safeName} from '../shell.js'
 import {type CheckpointCheck, type Executor, type GroupSignal, LAUNCH_WRAPPER, type LaunchSpec, PROBE_MAX_BYTES, RUN_DIR_MARKER, type RunDirMarker, type RunProbe, type RunProbeRequest, TELEMETRY_FILES, type TrainerProcess} from './executor.js'
+import {tarStream, untarInto} from './local-tar.js'
 import {processGroupOf, processIds, trainerProcessesUnder} from './trainer-processes.js'
 
 const STDERR_TAIL_BYTES = 4096
@@ -81,15 +82,7 @@ export class LocalExecutor implements Executor {
   }
 
   async materializeCheckpoint(source: string, target: string, options: {copy: boolean; sourceRunDir: string}): Promise<{method: 'hardlink' | 'copy'; bytes: number; files: number}> {
-    if (!existsSync(source)) throw new AutolabError('NO_CHECKPOINT', `Checkpoint directory ${source} is missing on host ${this.hostId}.`, {details: {path: source}})
-    // Checked again here, not only at ingest: the trainer may have swapped the directory since,
-    // and a store written by an older autolab may hold a path that was never checked.
-    const check = inspectCheckpointPath(options.sourceRunDir, source)
-    if (!check.ok) {
-      throw new AutolabError('RUN_NOT_FORKABLE', `Checkpoint ${source} cannot be used: ${check.reason}.`, {
-        details: {path: source, run_dir: options.sourceRunDir}, suggestedAction: 'Fork from another checkpoint step of the run (see `autolab show <run>`).',
-      })
-    }
+    this.checkForkable(source, options.sourceRunDir)
     const temp = `${target}.tmp-${process.pid}`
     rmSync(temp, {recursive: true, force: true})
     let method: 'hardlink' | 'copy' = options.copy ? 'copy' : 'hardlink'
@@ -130,6 +123,20 @@ export class LocalExecutor implements Executor {
     mkdirSync(dirname(target), {recursive: true})
     renameSync(temp, target)
     return {method, ...stats}
+  }
+
+  /**
+   * Checked again here, not only at ingest: the trainer may have swapped the directory since,
+   * and a store written by an older autolab may hold a path that was never checked.
+   */
+  private checkForkable(source: string, sourceRunDir: string): void {
+    if (!existsSync(source)) throw new AutolabError('NO_CHECKPOINT', `Checkpoint directory ${source} is missing on host ${this.hostId}.`, {details: {path: source}})
+    const check = inspectCheckpointPath(sourceRunDir, source)
+    if (!check.ok) {
+      throw new AutolabError('RUN_NOT_FORKABLE', `Checkpoint ${source} cannot be used: ${check.reason}.`, {
+        details: {path: source, run_dir: sourceRunDir}, suggestedAction: 'Fork from another checkpoint step of the run (see `autolab show <run>`).',
+      })
+    }
   }
 
   async listRunDirs(): Promise<string[]> {
@@ -174,12 +181,13 @@ export class LocalExecutor implements Executor {
     return trainerProcessesUnder(join(resolve(this.root), 'runs'))
   }
 
-  exportCheckpoint(_source: string, _options: {sourceRunDir: string}): Promise<{stream: NodeJS.ReadableStream; done: Promise<void>}> {
-    throw new Error('not yet') // being written
+  async exportCheckpoint(source: string, options: {sourceRunDir: string}): Promise<{stream: NodeJS.ReadableStream; done: Promise<void>}> {
+    this.checkForkable(source, options.sourceRunDir)
+    return tarStream(source)
   }
 
-  importCheckpoint(_target: string, _stream: NodeJS.ReadableStream): Promise<{bytes: number; files: number}> {
-    throw new Error('not yet') // being written
+  async importCheckpoint(target: string, stream: NodeJS.ReadableStream): Promise<{bytes: number; files: number}> {
+    return untarInto(target, stream)
   }
 
   close(): void {
