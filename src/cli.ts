@@ -17,6 +17,11 @@ import Export from './commands/export.js'
 import Fork from './commands/fork.js'
 import Guide from './commands/guide.js'
 import History from './commands/history.js'
+import HostAdd from './commands/host/add.js'
+import HostCheck from './commands/host/check.js'
+import HostForgetKey from './commands/host/forget-key.js'
+import HostList from './commands/host/list.js'
+import HostRemove from './commands/host/remove.js'
 import Init from './commands/init.js'
 import Kill from './commands/kill.js'
 import Launch from './commands/launch.js'
@@ -55,6 +60,11 @@ export const COMMANDS = {
   fork: Fork,
   guide: Guide,
   history: History,
+  'host:add': HostAdd,
+  'host:check': HostCheck,
+  'host:forget-key': HostForgetKey,
+  'host:list': HostList,
+  'host:remove': HostRemove,
   init: Init,
   kill: Kill,
   launch: Launch,

@@ -22,6 +22,7 @@ export const EVENT_KINDS = {
   message: {decision: true, description: 'a human\'s message to the agent (args: text); wakes wait --for message'},
   campaign_create: {decision: true, description: 'a campaign was created (args: goal, criterion, budget, deadline)'},
   campaign_finalize: {decision: true, description: 'a campaign was closed (args: winner_run_id, summary)'},
+  host: {decision: true, description: 'a host was added to or removed from the project file, or its SSH host key pinned or forgotten (args: action, host, …)'},
   start_queued: {decision: false, description: 'a queued run was started once GPUs freed up'},
   run_exited: {decision: false, description: 'a run\'s process ended (args: status, exit_code, step)'},
   checkpoint: {decision: false, description: 'the trainer announced a checkpoint (args: step, path, bytes)'},

@@ -2,9 +2,10 @@
 // command: connect + auth costs ~80 ms, an exec on an open connection ~2 ms (with setNoDelay).
 // Host keys are verified before authentication (host-keys.ts); authentication is ssh-agent,
 // then the identity files; never a password or a prompt. Remote commands read their script from
-// stdin (`sh -s`): no argument-length limit, and the login shell only ever runs `sh -s`.
+// stdin of one session shell (see Session): no argument-length limit, and the login shell starts once.
 import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import type {Duplex} from 'node:stream'
 import type {Client, ClientChannel, ConnectConfig} from 'ssh2'
 import {AutolabError} from '../output/errors.js'
@@ -47,7 +48,9 @@ export class SshConnection {
   }
 
   static async connect(target: SshTarget, options: ConnectOptions): Promise<SshConnection> {
-    const {Client: SshClient} = await import('ssh2')
+    // require, not import(): bin/run.js runs the bundle in a vm.Script, where a dynamic import()
+    // has no loader ("A dynamic import callback was not specified").
+    const {Client: SshClient} = createRequire(import.meta.url)('ssh2') as typeof import('ssh2')
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
     const jumps: Client[] = []
     let sock: Duplex | undefined
