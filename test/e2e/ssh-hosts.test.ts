@@ -8,6 +8,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse, stringify} from 'yaml'
 import {exampleProjectYaml} from '../../src/lib/project.js'
 import {waitFor} from '../helpers/cli.js'
+import {liveProcessGroupMembers} from '../helpers/processes.js'
 import {type Sandbox, useSandboxes} from '../helpers/sandbox.js'
 import {type SshClientSide, type Sshd, sshClient} from '../helpers/sshd.js'
 
@@ -52,9 +53,10 @@ describe('SSH hosts', () => {
     const run = await sb.ok(['launch', '--recipe', 'toy', '--host', 'a', ...TOY, '--set', 'max_steps=100000', '--reason', 'remote baseline'])
     expect(run).toMatchObject({host: 'a', status: 'running', gpus: ['0']})
     expect(run.run_dir).toBe(join(sb.root('a'), 'runs', run.run_id))
-    // The trainer runs with the contract's environment, its GPU in CUDA_VISIBLE_DEVICES.
-    const environ = readFileSync(`/proc/${run.pid}/environ`, 'utf8').split('\0')
-    expect(environ).toContain(`AUTOLAB_RUN_DIR=${run.run_dir}`)
+    // The trainer (a member of the run's process group) has the contract's environment, its GPU in CUDA_VISIBLE_DEVICES.
+    const trainerEnv = await waitFor(() => liveProcessGroupMembers(run.pid).map((pid) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0'))
+      .find((env) => env.includes(`AUTOLAB_RUN_DIR=${run.run_dir}`)), {message: 'the trainer process'})
+    expect(trainerEnv).toContain('CUDA_VISIBLE_DEVICES=0')
 
     const observed = await waitFor(async () => {
       const synced = await sb.ok(['sync'])
