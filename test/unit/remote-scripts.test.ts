@@ -28,12 +28,13 @@ function refused(parse: () => unknown): void {
 const GARBAGE = ['', '\n', 'Z\n', 'hello world\n', '\0\0\0\n', 'R 0', 'R -1\n', 'R 99999999999999999999\n', 'A 0 1 2\n', `${'x'.repeat(10_000)}\n`, 'R __proto__\n', 'R constructor\n']
 
 describe('parseProbe', () => {
-  const good = `R 0\nA 0 1\nD 0 0 ${b64('{"step":1}\n')}\nR 1\nA 1 0\nX 1 ${b64('3\n')}\nE 1 ${b64('boom\n\n')}\nZ 2\n`
+  const delta = '{"step":1}\n'
+  const good = `R 0\nA 0 1\nR 1\nA 1 0\nS 0 0 ${delta.length}\nS 1 2 3\nB ${b64(`${delta}abc`)}\nX 1 ${b64('3\n')}\nE 1 ${b64('boom\n\n')}\nZ 2\n`
 
-  it('reads a well-formed answer exactly', () => {
+  it('reads a well-formed answer exactly: each piece of the blob to its run and file', () => {
     expect(parseProbe(out(good), 'h', requests)).toEqual([
-      {runId: 'a', alive: true, exitCode: null, deltas: {'metrics.jsonl': Buffer.from('{"step":1}\n')}, stderrTail: null},
-      {runId: 'b', alive: false, exitCode: 3, deltas: {}, stderrTail: 'boom'},
+      {runId: 'a', alive: true, exitCode: null, deltas: {'metrics.jsonl': Buffer.from(delta)}, stderrTail: null},
+      {runId: 'b', alive: false, exitCode: 3, deltas: {'events.jsonl': Buffer.from('abc')}, stderrTail: 'boom'},
     ])
   })
 
@@ -44,23 +45,27 @@ describe('parseProbe', () => {
     ['a wrong run count', good.replace('Z 2', 'Z 3')],
     ['lines after the end', `${good}R 0\n`],
     ['a run without liveness', good.replace('A 1 0\n', '')],
-    ['data before its run', `D 0 0 ${b64('x')}\n${good}`],
+    ['data before its run', `S 0 0 1\n${good}`],
     ['a second liveness', good.replace('A 0 1\n', 'A 0 1\nA 0 0\n')],
     ['a run index out of range', good.replace('R 1\nA 1 0', 'R 2\nA 2 0')],
-    ['a file index out of range', good.replace('D 0 0', 'D 0 3')],
-    ['not base64', good.replace(`D 0 0 ${b64('{"step":1}\n')}`, 'D 0 0 !!!!')],
-    ['non-canonical base64', good.replace(`D 0 0 ${b64('{"step":1}\n')}`, 'D 0 0 abc')],
-    ['a duplicated delta', good.replace('R 1\n', `D 0 0 ${b64('x')}\nR 1\n`)],
+    ['a file index out of range', good.replace('S 0 0', 'S 0 3')],
+    ['a blob that is not base64', good.replace(/B .*\n/, 'B !!!!\n')],
+    ['a blob shorter than its pieces', good.replace(/B .*\n/, `B ${b64(delta)}\n`)],
+    ['a blob longer than its pieces', good.replace(/B .*\n/, `B ${b64(`${delta}abcd`)}\n`)],
+    ['pieces without a blob', good.replace(/B .*\n/, '')],
+    ['a blob without pieces', `R 0\nA 0 1\nR 1\nA 1 0\nB ${b64('x')}\nZ 2\n`],
+    ['a piece after the blob', good.replace('X 1', 'S 1 1 0\nX 1')],
+    ['a second blob', good.replace('X 1', `B ${b64('x')}\nX 1`)],
+    ['a duplicated piece', good.replace('S 1 2 3', 'S 0 0 3')],
+    ['a size that is not a count', good.replace('S 1 2 3', 'S 1 2 -3')],
     ['a liveness that is not 0/1', good.replace('A 0 1', 'A 0 yes')],
     ['a huge stderr tail', good.replace(`E 1 ${b64('boom\n\n')}`, `E 1 ${b64(Buffer.alloc(5000))}`)],
     ['a huge exit code field', good.replace(`X 1 ${b64('3\n')}`, `X 1 ${b64(Buffer.alloc(100))}`)],
-    ['a frame line smuggled in a trainer line', good.replace(`D 0 0 ${b64('{"step":1}\n')}`, 'D 0 0 e30=\nZ 2')],
   ])('refuses %s', (_why, text) => refused(() => parseProbe(out(text), 'h', requests)))
 
-  it('refuses a delta over PROBE_MAX_BYTES or over the call budget, without decoding it', () => {
-    const big = 'A'.repeat(4 * Math.ceil((PROBE_MAX_BYTES + 3) / 3))
-    refused(() => parseProbe(out(`R 0\nA 0 1\nD 0 0 ${big}\nR 1\nA 1 0\nZ 2\n`), 'h', requests))
-    refused(() => parseProbe(out(`R 0\nA 0 1\nD 0 0 ${b64('12345678')}\nR 1\nA 1 0\nD 1 0 ${b64('12345678')}\nZ 2\n`), 'h', requests, 12))
+  it('refuses a piece over PROBE_MAX_BYTES or over the call budget, before decoding anything', () => {
+    refused(() => parseProbe(out(`R 0\nA 0 1\nR 1\nA 1 0\nS 0 0 ${PROBE_MAX_BYTES + 1}\nB AAAA\nZ 2\n`), 'h', requests))
+    refused(() => parseProbe(out(`R 0\nA 0 1\nR 1\nA 1 0\nS 0 0 8\nS 1 0 8\nB ${b64('1234567812345678')}\nZ 2\n`), 'h', requests, 12))
   })
 
   it('keeps a garbled exit_code as no exit code (as local does), and the stderr tail only once ended', () => {

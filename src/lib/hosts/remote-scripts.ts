@@ -28,44 +28,75 @@ function checkedPid(pid: number): string {
 // ---- probe: one exec for a whole sync, whatever the number of runs ----
 
 /**
- * Per run, in the order local probeOne keeps (liveness, data, exit_code, stderr tail): a process
- * seen dead has written all it will write, so data read after it is complete. The stderr tail is
- * sent whenever the run may have ended; parseProbe keeps it only when it has.
+ * In three passes, each in the order local probeOne keeps per run (liveness, data, exit_code and
+ * stderr tail): a process seen dead has written all it will write, so data read after it is
+ * complete. Cheap when nothing is new, since a sync polls many idle runs: liveness uses only sh
+ * builtins (the slow exact check runs only when the wrapper is gone), one `wc` sizes every file,
+ * and only files that grew are read — each into a temp file (one dd, or tail|head), then all of
+ * them sent as one base64 blob whose pieces the `S` lines measure after the fact, so a file that
+ * changes under the read can shorten its own piece but never shift another run's.
  */
 export function probeScript(requests: RunProbeRequest[], budget = PROBE_BUDGET_BYTES): RemoteScript<RunProbe[]> {
-  const lines = requests.map((request, index) => {
-    const offsets = TELEMETRY_FILES.map((file) => {
+  const liveness: string[] = []
+  const sizes: string[] = []
+  const exits: string[] = []
+  requests.forEach((request, index) => {
+    const dir = q(request.runDir)
+    const pid = request.pid === null ? '' : checkedPid(request.pid)
+    // The fast check compares the cmdline read by `read` (which drops its NUL bytes): exact for
+    // any run dir without a newline; a dir with one takes the slow exact path only.
+    const plain = request.runDir.includes('\n') ? "''" : q(`${request.runDir}/launch.sh`)
+    liveness.push(`a=0; if [ -n ${q(pid)} ] && alive_fast ${q(pid)} ${plain} ${livenessPatterns(request.runDir).map(q).join(' ')}; then a=1; fi; printf 'R ${index}\\nA ${index} %s\\n' "$a"; a${index}=$a`)
+    TELEMETRY_FILES.forEach((file, j) => {
       const offset = request.offsets[file] ?? 0
       if (!Number.isSafeInteger(offset) || offset < 0) throw new AutolabError('INVALID_ARGUMENT', `Invalid offset ${offset} of ${file} for run ${request.runId}.`)
-      return String(offset)
+      sizes.push(`p_${index}_${j}=${dir}/${file}; if [ -f "$p_${index}_${j}" ]; then set -- "$@" "$p_${index}_${j}"; echo '${index} ${j} ${offset}' >&5; fi`)
     })
-    const pid = request.pid === null ? '' : checkedPid(request.pid)
-    return ['run', String(index), q(pid), q(request.runDir), ...livenessPatterns(request.runDir).map(q), ...offsets].join(' ')
+    exits.push(`x=0; if [ -f ${dir}/exit_code ]; then x=1; printf 'X ${index} '; head -c ${EXIT_CODE_MAX_BYTES} -- ${dir}/exit_code | base64 -w0; echo; fi
+if [ "$x" = 1 ] || [ "$a${index}" = 0 ]; then printf 'E ${index} '; tail -c ${STDERR_TAIL_BYTES} -- ${dir}/stderr.log 2>/dev/null | base64 -w0; echo; fi`)
   })
-  const script = String.raw`${PRELUDE}
+  const script = `${PRELUDE}
+alive_fast() {
+  if [ -n "$2" ] && kill -0 "$1" 2>/dev/null; then
+    l=; { read -r l || :; } < "/proc/$1/cmdline" 2>/dev/null
+    case $l in *"$2") return 0;; esac
+  fi
+  alive "$1" "$3" "$4"
+}
+${liveness.join('\n')}
+set --
+exec 5>"$T/k"
+${sizes.join('\n')}
+exec 5>&-
+: > "$T/w"; if [ $# -gt 0 ]; then wc -c -- "$@" > "$T/w" 2>/dev/null; fi
+DD=0; if dd if=/dev/null of=/dev/null iflag=skip_bytes,count_bytes status=none 2>/dev/null; then DD=1; fi
 budget=${budget}
-rd() {
-  [ -f "$3" ] || return 0
-  n=$(($(wc -c < "$3") - $4)); [ "$n" -gt ${PROBE_MAX_BYTES} ] && n=${PROBE_MAX_BYTES}; [ "$n" -gt "$budget" ] && n=$budget
-  [ "$n" -gt 0 ] || return 0
+set --
+aligned=1
+while read -r i j off <&3; do
+  eval "path=\\$p_\${i}_\${j}"
+  size=
+  if [ "$aligned" = 1 ] && read -r size name <&4 && [ "$name" = "$path" ]; then :; else aligned=0; size=$(wc -c < "$path" 2>/dev/null) || continue; fi
+  n=$((size - off)); [ "$n" -gt ${PROBE_MAX_BYTES} ] && n=${PROBE_MAX_BYTES}; [ "$n" -gt "$budget" ] && n=$budget
+  [ "$n" -gt 0 ] || continue
   budget=$((budget - n))
-  printf 'D %s %s ' "$1" "$2"; tail -c "+$(($4 + 1))" -- "$3" | head -c "$n" | base64 -w0; echo
-}
-run() {
-  printf 'R %s\n' "$1"
-  a=0; if [ -n "$2" ] && alive "$2" "$4" "$5"; then a=1; fi
-  printf 'A %s %s\n' "$1" "$a"
-  rd "$1" 0 "$3/${TELEMETRY_FILES[0]}" "$6"; rd "$1" 1 "$3/${TELEMETRY_FILES[1]}" "$7"; rd "$1" 2 "$3/${TELEMETRY_FILES[2]}" "$8"
-  x=0; if [ -f "$3/exit_code" ]; then x=1; printf 'X %s ' "$1"; head -c ${EXIT_CODE_MAX_BYTES} -- "$3/exit_code" | base64 -w0; echo; fi
-  if [ "$x" = 1 ] || [ "$a" = 0 ]; then printf 'E %s ' "$1"; tail -c ${STDERR_TAIL_BYTES} -- "$3/stderr.log" 2>/dev/null | base64 -w0; echo; fi
-}
-${lines.join('\n')}
-printf 'Z %s\n' ${requests.length}
+  f="$T/q.$i.$j"
+  if [ "$DD" = 1 ]; then dd if="$path" of="$f" bs=1M iflag=skip_bytes,count_bytes skip="$off" count="$n" status=none 2>/dev/null || continue
+  else tail -c "+$((off + 1))" -- "$path" 2>/dev/null | head -c "$n" > "$f" || continue; fi
+  set -- "$@" "$f"
+done 3<"$T/k" 4<"$T/w"
+if [ $# -gt 0 ]; then
+  wc -c -- "$@" | while read -r size f; do case $f in "$T"/q.*) x=\${f##*/q.}; printf 'S %s %s %s\\n' "\${x%.*}" "\${x#*.}" "$size";; esac; done
+  printf 'B '; cat -- "$@" | base64 -w0; echo
+  rm -f -- "$@"
+fi
+${exits.join('\n')}
+printf 'Z %s\\n' ${requests.length}
 `
   return {
     name: 'probe',
     script,
-    // base64 of the budget, plus per run its stderr tail, exit code and the frame itself.
+    // base64 of the budget, plus per run its frame lines, stderr tail and exit code.
     maxStdout: 4 * Math.ceil(budget / 3) + requests.length * 8192 + 1024,
     parse: (stdout, hostId) => parseProbe(stdout, hostId, requests, budget),
   }
@@ -74,14 +105,22 @@ printf 'Z %s\n' ${requests.length}
 export function parseProbe(stdout: Buffer, hostId: string, requests: RunProbeRequest[], budget = PROBE_BUDGET_BYTES): RunProbe[] {
   const bad = (why: string) => outOfFrame(hostId, 'probe', why)
   const runs = requests.map(() => ({seen: false, alive: null as boolean | null, exit: null as Buffer | null, tail: null as Buffer | null, deltas: {} as Record<string, Buffer>}))
+  const pieces: {run: number; file: string; bytes: number}[] = []
   let total = 0
+  let blob: Buffer | null = null
   let ended = false
-  for (const fields of frameLines(stdout, hostId, 'probe', requests.length * 8 + 1)) {
+  for (const fields of frameLines(stdout, hostId, 'probe', requests.length * 9 + 2)) {
     if (ended) throw bad('lines after the end')
     const [kind, indexField] = fields
     if (kind === 'Z' && fields.length === 2) {
       if (countField(indexField) !== requests.length) throw bad('wrong run count')
       ended = true
+      continue
+    }
+    if (kind === 'B' && fields.length === 2 && blob === null && pieces.length > 0) {
+      // Checked before decoding: the pieces were measured and bounded first.
+      blob = decodeField(fields[1], total)
+      if (blob === null || blob.length !== total) throw bad('a blob that is not the size of its pieces')
       continue
     }
     const index = countField(indexField)
@@ -93,12 +132,12 @@ export function parseProbe(stdout: Buffer, hostId: string, requests: RunProbeReq
       throw bad('data before its run')
     } else if (kind === 'A' && fields.length === 3 && run.alive === null && (fields[2] === '0' || fields[2] === '1')) {
       run.alive = fields[2] === '1'
-    } else if (kind === 'D' && fields.length === 4 && /^[0-2]$/.test(fields[2])) {
+    } else if (kind === 'S' && fields.length === 4 && blob === null && /^[0-2]$/.test(fields[2])) {
       const file = TELEMETRY_FILES[Number(fields[2])]
-      const data = decodeField(fields[3], Math.min(PROBE_MAX_BYTES, budget - total))
-      if (data === null || file in run.deltas) throw bad(`a bad or oversized delta of ${file}`)
-      total += data.length
-      if (data.length > 0) run.deltas[file] = data
+      const bytes = countField(fields[3])
+      if (bytes === null || bytes > PROBE_MAX_BYTES || total + bytes > budget || pieces.some((p) => p.run === index && p.file === file)) throw bad(`a bad or oversized delta of ${file}`)
+      total += bytes
+      pieces.push({run: index!, file, bytes})
     } else if (kind === 'X' && fields.length === 3 && run.exit === null) {
       run.exit = decodeField(fields[2], EXIT_CODE_MAX_BYTES)
       if (run.exit === null) throw bad('a bad exit code field')
@@ -110,6 +149,12 @@ export function parseProbe(stdout: Buffer, hostId: string, requests: RunProbeReq
     }
   }
   if (!ended) throw bad('the answer is cut short')
+  if (pieces.length > 0 && blob === null) throw bad('deltas without their blob')
+  let at = 0
+  for (const piece of pieces) {
+    if (piece.bytes > 0) runs[piece.run].deltas[piece.file] = blob!.subarray(at, at + piece.bytes)
+    at += piece.bytes
+  }
   return requests.map((request, index) => {
     const run = runs[index]
     if (run.alive === null) throw bad(`no liveness for run ${request.runId}`)
