@@ -16,28 +16,31 @@ const sandbox = useSandboxes()
 let ssh: SshClientSide
 let a: Sshd
 let b: Sshd
+/** A host whose key is in no known_hosts: autolab talks to it only once `host check --accept-new` pinned its key. */
+let c: Sshd
 
 beforeAll(async () => {
   ssh = sshClient()
   a = await ssh.addServer('gpu-a')
   b = await ssh.addServer('gpu-b')
+  c = await ssh.addServer('gpu-c', {known: false})
 }, 30_000)
 afterAll(async () => ssh?.cleanup())
 
 /** A sandbox whose project file declares the SSH hosts a and b (roots inside the sandbox) and a 1-GPU toy recipe. */
-function sshSandbox(): Sandbox & {root(host: 'a' | 'b'): string} {
+function sshSandbox(): Sandbox & {root(host: 'a' | 'b' | 'c'): string} {
   const sb = sandbox()
   const project = parse(exampleProjectYaml())
   const root = (host: string) => join(sb.dir, `root-${host}`)
   project.hosts = {
     a: {kind: 'ssh', ssh: 'gpu-a', root: root('a'), gpus: [0, 1, 2, 3]},
     b: {kind: 'ssh', ssh: 'gpu-b', root: root('b'), gpus: [0, 1, 2, 3]},
+    c: {kind: 'ssh', ssh: 'gpu-c', root: root('c'), gpus: []},
     local: {kind: 'local', gpus: []},
   }
   project.recipes.toy.gpus = 1
   writeFileSync(join(sb.dir, 'autolab.yaml'), stringify(project))
-  mkdirSync(root('a'))
-  mkdirSync(root('b'))
+  for (const host of ['a', 'b', 'c']) mkdirSync(root(host))
   // Every command of this sandbox finds the servers through the test's ssh_config.
   const withSsh = <T extends (args: string[], options?: any) => any>(fn: T): T => ((args: string[], options: any = {}) => fn(args, {...options, env: {...ssh.env, ...options.env}})) as T
   const wrapped = Object.assign(sb, {root})
@@ -137,5 +140,58 @@ describe('SSH hosts', () => {
     const retried = await sb.ok(['fork', parent.run_id, '--step', '20', '--host', 'b'])
     expect(retried.materialized).toBe('stream')
     await sb.ok(['kill', retried.run_id, '--grace', '0'])
+  })
+
+  it('eight 1-GPU runs on two 4-GPU hosts take eight distinct slots; a ninth queues, and starts where a kill frees a GPU', async () => {
+    const sb = sshSandbox()
+    const args = ['launch', '--recipe', 'toy', ...TOY, '--set', 'max_steps=100000', '--json']
+    const launched = await Promise.all(Array.from({length: 8}, () => sb.spawn(args).result))
+    const runs = launched.map((r) => {
+      expect(r.json?.ok, r.stdout || r.stderr).toBe(true)
+      return r.json.data
+    })
+    const slots = runs.map((r: any) => `${r.host}:${r.gpus.join(',')}`)
+    expect(new Set(slots).size).toBe(8)
+    expect(runs.filter((r: any) => r.host === 'a')).toHaveLength(4)
+    expect(runs.filter((r: any) => r.host === 'b')).toHaveLength(4)
+    const status = await sb.ok(['status'])
+    expect(status.hosts.filter((h: any) => h.host === 'a' || h.host === 'b').map((h: any) => h.gpus_free)).toEqual([0, 0])
+
+    const full = await sb.json(['launch', '--recipe', 'toy', ...TOY])
+    expect(full.exitCode).toBe(5)
+    expect(full.json.error.code).toBe('NO_CAPACITY')
+    const ninth = await sb.ok(['launch', '--recipe', 'toy', ...TOY, '--set', 'max_steps=100000', '--queue'])
+    expect(ninth.status).toBe('queued')
+    const victim = runs.find((r: any) => r.host === 'b')
+    await sb.ok(['kill', victim.run_id, '--grace', '0'])
+    const tick = await sb.ok(['tick'])
+    expect(tick.started).toEqual([ninth.run_id])
+    const started = await sb.show(ninth.run_id)
+    expect(started).toMatchObject({status: 'running', host: 'b', gpus: victim.gpus})
+    expect(started.run_dir).toBe(join(sb.root('b'), 'runs', ninth.run_id))
+  })
+
+  it('a host key pinned by host check --accept-new, then swapped: HOST_KEY_MISMATCH (exit 4) names both keys, and nothing changes', async () => {
+    const sb = sshSandbox()
+    const unknown = await sb.json(['launch', '--recipe', 'toy', '--host', 'c', '--gpus', '0', ...TOY])
+    expect(unknown.json.error).toMatchObject({code: 'HOST_KEY_UNKNOWN', details: {presented: c.hostKeyFingerprint()}})
+    const pinned = await sb.ok(['host', 'check', 'c', '--accept-new'])
+    expect(JSON.stringify(pinned)).toContain(c.hostKeyFingerprint())
+    const run = await sb.ok(['launch', '--recipe', 'toy', '--host', 'c', '--gpus', '0', ...TOY, '--set', 'max_steps=100000'])
+    const old = c.hostKeyFingerprint()
+    await c.swapHostKey()
+    try {
+      const kill = await sb.json(['kill', run.run_id, '--grace', '0'])
+      expect(kill.exitCode).toBe(4)
+      expect(kill.json.error).toMatchObject({code: 'HOST_KEY_MISMATCH', retryable: false, details: {presented: c.hostKeyFingerprint(), expected: [old], source: 'pinned'}})
+      expect((await sb.show(run.run_id)).status).toBe('running')
+      const synced = await sb.ok(['sync'])
+      expect(synced.hosts).toContainEqual(expect.objectContaining({host: 'c', synced: false, error: expect.objectContaining({code: 'HOST_KEY_MISMATCH'})}))
+    } finally {
+      // The key really changed (as after a reinstall): forget the pin and pin the new one, then clean up.
+      await sb.ok(['host', 'forget-key', 'c'])
+      await sb.ok(['host', 'check', 'c', '--accept-new'])
+    }
+    expect((await sb.ok(['kill', run.run_id, '--grace', '0'])).status).toBe('killed')
   })
 })

@@ -87,6 +87,12 @@ export interface Executor {
    * into place only when complete, so a failure leaves no partial checkpoint. Files end read-only.
    */
   importCheckpoint(target: string, stream: NodeJS.ReadableStream): Promise<{bytes: number; files: number}>
+  /**
+   * Make sure the host answers (an SSH host: connected, its key verified) before a command
+   * changes a run's state: a host that cannot be reached is then the command's answer, with
+   * nothing changed. Resolves at once for the local host.
+   */
+  reach(): Promise<void>
   /** Release what the executor holds (an SSH connection); called at the end of every command. */
   close(): void
 }

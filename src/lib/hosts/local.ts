@@ -190,6 +190,10 @@ export class LocalExecutor implements Executor {
     return untarInto(target, stream)
   }
 
+  async reach(): Promise<void> {
+    // always here
+  }
+
   close(): void {
     // nothing held
   }

@@ -149,6 +149,10 @@ export class SshExecutor implements Executor {
     throw new AutolabError('HOST_UNREACHABLE', `The checkpoint stream into ${target} on host ${this.hostId} broke: ${(failure as Error).message}; nothing was kept.`, {cause: failure, details: {host: this.hostId, path: target}})
   }
 
+  async reach(): Promise<void> {
+    await this.conn()
+  }
+
   close(): void {
     this.connection?.then((c) => c.close(), () => undefined)
   }

@@ -6,7 +6,7 @@ import {recordEvent} from '../events.js'
 import {AutolabError} from '../output/errors.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, stepDone} from './journal.js'
 import {getRun, resolveRun} from './queries.js'
-import {type StoppedBy, stopProcess} from './process-control.js'
+import {reachHostOf, type StoppedBy, stopProcess} from './process-control.js'
 import {isTerminal, type RunStatus, transition} from './state-machine.js'
 
 export interface KillOptions {
@@ -30,6 +30,7 @@ export interface KillResult {
 export async function killRun(ctx: Ctx, options: KillOptions): Promise<KillResult> {
   const {store} = ctx
   const target = resolveRun(store, options.run)
+  await reachHostOf(ctx, target)
   const hash = argsHash('kill', {run: target.run_id})
   const begun = store.write(() => {
     const replay = checkIdempotency<KillResult>(store, options.idempotencyKey, 'kill', hash)

@@ -16,7 +16,7 @@ import type {Store} from '../store/open.js'
 import type {RunRow} from '../store/schema.js'
 import {updateControl} from './control.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, stepDone} from './journal.js'
-import {syncUntil} from './process-control.js'
+import {reachHostOf, syncUntil} from './process-control.js'
 import {getConfigBody, getRun, resolveRun} from './queries.js'
 import {type ModifyUndo, rollbackOperation} from './rollback.js'
 import {type ControlFile, parseControl} from './run-files.js'
@@ -81,6 +81,7 @@ export async function modifyRun(ctx: Ctx, options: ModifyOptions): Promise<Modif
     checkHotValue(target, spec.hot_params, schema, key, value)
     overrides[key] = value
   }
+  await reachHostOf(ctx, target)
   const hash = argsHash('modify', {run: target.run_id, overrides})
   const begun = store.write(() => {
     const replay = checkIdempotency<ModifyResult>(store, options.idempotencyKey, 'modify', hash)
@@ -227,6 +228,7 @@ export async function setCadence(ctx: Ctx, options: CadenceOptions): Promise<Cad
   if (options.observe === undefined && options.sample === undefined) {
     throw new AutolabError('INVALID_ARGUMENT', 'Give --observe N and/or --sample M.')
   }
+  await reachHostOf(ctx, run)
   const clamped: CadenceResult['clamped'] = {}
   const observation = options.observe === undefined ? run.observation_cadence : clamp(options.observe, CADENCE_BOUNDS.observation)
   const sample = options.sample === undefined ? run.sample_cadence : clamp(options.sample, CADENCE_BOUNDS.sample)

@@ -9,7 +9,7 @@ import {AutolabError} from '../output/errors.js'
 import {latestCheckpoint} from './checkpoints.js'
 import {updateControl} from './control.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, type Operation, stepDone} from './journal.js'
-import {type StoppedBy, killAndWait, waitForExit} from './process-control.js'
+import {type StoppedBy, killAndWait, reachHostOf, waitForExit} from './process-control.js'
 import {getRun, resolveRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
 import {placeRun} from './placement.js'
@@ -41,6 +41,7 @@ const DEFAULT_PAUSE_TIMEOUT_SECONDS = 60
 export async function pauseRun(ctx: Ctx, options: PauseOptions): Promise<PauseResult> {
   const {store} = ctx
   const target = resolveRun(store, options.run)
+  await reachHostOf(ctx, target)
   const hash = argsHash('pause', {run: target.run_id})
   const begun = store.write(() => {
     const replay = checkIdempotency<PauseResult>(store, options.idempotencyKey, 'pause', hash)
@@ -131,6 +132,7 @@ export interface ResumeResult {
 export async function resumeRun(ctx: Ctx, options: ResumeOptions): Promise<ResumeResult> {
   const {store} = ctx
   const target = resolveRun(store, options.run)
+  await reachHostOf(ctx, target)
   const hash = argsHash('resume', {run: target.run_id, gpus: options.gpus ?? null})
   const begun = store.write(() => {
     const replay = checkIdempotency<ResumeResult>(store, options.idempotencyKey, 'resume', hash)

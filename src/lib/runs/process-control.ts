@@ -3,6 +3,7 @@ import type {Ctx} from '../context.js'
 import {AutolabError} from '../output/errors.js'
 import {updateControl} from './control.js'
 import {getRun} from './queries.js'
+import {isTerminal} from './state-machine.js'
 import {syncRuns} from './sync.js'
 
 const POLL_MS = 50
@@ -53,6 +54,14 @@ export async function stopProcess(ctx: Ctx, runId: string, graceSeconds: number)
   }
   await syncRuns(ctx, {runIds: [runId]})
   return stoppedBy
+}
+
+/**
+ * Before a command changes the state of a live run: its host must answer (connected, key
+ * verified), so an unreachable host or a refused key is the answer and nothing changes.
+ */
+export async function reachHostOf(ctx: Ctx, run: {host_id: string; status: string}): Promise<void> {
+  if (!isTerminal(run.status)) await ctx.executor(run.host_id).reach()
 }
 
 /** Sync the given runs until `done` holds or the time is up; true when it held. */
