@@ -95,6 +95,11 @@ export class SshConnection {
     })
   }
 
+  /** False once closed or lost. */
+  get isOpen(): boolean {
+    return !this.closed
+  }
+
   close(): void {
     if (this.closed) return
     this.closed = true

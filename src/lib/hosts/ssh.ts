@@ -12,14 +12,30 @@ import {aliveScript, createRunDirScript, launchScript, listRunDirsScript, listTr
 import type {SshConnection} from './ssh-connection.js'
 import {pipeIntoChannel, readChannel} from './ssh-streams.js'
 
+/** After a failed connect, calls fail at once with the same error for this long, then try again. */
+const RETRY_CONNECT_MS = 10_000
+
 export class SshExecutor implements Executor {
   private connection: Promise<SshConnection> | null = null
+  private opened: SshConnection | null = null
+  private retryAt: number | null = null
 
   constructor(readonly hostId: string, private readonly root: string, private readonly connect: () => Promise<SshConnection>) {}
 
-  /** The command's one connection to the host, opened on first use. */
+  /**
+   * The command's one connection to the host, opened on first use. A long command (wait, tick
+   * on a slow host) may outlive it: a lost connection is opened again, and a failed attempt is
+   * retried after RETRY_CONNECT_MS rather than at every poll.
+   */
   protected conn(): Promise<SshConnection> {
-    this.connection ??= this.connect()
+    if (this.connection && ((this.retryAt !== null && Date.now() >= this.retryAt) || this.opened?.isOpen === false)) this.connection = null
+    if (!this.connection) {
+      this.opened = null
+      this.retryAt = null
+      const attempt = this.connect()
+      attempt.then((c) => (this.opened = c), () => (this.retryAt = Date.now() + RETRY_CONNECT_MS))
+      this.connection = attempt
+    }
     return this.connection
   }
 
