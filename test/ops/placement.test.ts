@@ -34,6 +34,7 @@ class FakeExecutor {
     this.created.push(runDir)
   }
   async writeFileAtomic(): Promise<void> {}
+  async reach(): Promise<void> {}
   async launch(): Promise<{pid: number}> {
     return {pid: 4_000_000 + this.created.length}
   }
