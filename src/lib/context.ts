@@ -5,7 +5,7 @@ import {AutolabError} from './output/errors.js'
 import {type Executor} from './hosts/executor.js'
 import {LocalExecutor} from './hosts/local.js'
 import {SshExecutor} from './hosts/ssh.js'
-import {SshConnection} from './hosts/ssh-connection.js'
+import {connectShell} from './hosts/ssh-mux.js'
 import {resolveSshTarget} from './hosts/ssh-target.js'
 import {type Project, loadProject} from './project.js'
 import {newStorePath, locateStore, requireStore} from './store/locate.js'
@@ -97,7 +97,7 @@ function createExecutor(store: Store, host: HostRow): Executor {
   if (host.kind === 'ssh' && host.address) {
     const address = host.address
     // Resolved at first use, not here: ~/.ssh/config is read only by commands that reach the host.
-    return new SshExecutor(host.host_id, host.root, () => SshConnection.connect(resolveSshTarget(address), {pinnedKey: host.host_key, hostId: host.host_id}))
+    return new SshExecutor(host.host_id, host.root, () => connectShell(resolveSshTarget(address), {pinnedKey: host.host_key, hostId: host.host_id}))
   }
   throw new AutolabError('INVALID_CONFIG', `Host ${host.host_id} has kind ${host.kind}, which this version cannot drive.`)
 }

@@ -76,11 +76,21 @@ describe('SSH hosts', () => {
     expect(child).toMatchObject({host: 'a', fork_step: 10, materialized: 'hardlink', status: 'running'})
     expect(child.checkpoint).toBe(join(sb.root('a'), 'runs', child.run_id, 'checkpoints', 'step-10'))
 
+    // Without sharing (AUTOLAB_SSH_PERSIST=0): one SSH connection for the whole command, however many steps it took.
     const before = a.acceptedConnections()
-    const paused = await sb.ok(['pause', run.run_id, '--timeout', '30'])
+    const paused = await sb.ok(['pause', run.run_id, '--timeout', '30'], {env: {AUTOLAB_SSH_PERSIST: '0'}})
     expect(paused.status).toBe('paused')
-    // One SSH connection for the whole command, however many execs it took.
     expect(a.acceptedConnections()).toBe(before + 1)
+    // With sharing (the default), commands reuse the connection the first one left behind: none of their own.
+    await sb.ok(['sync'])
+    await waitFor(async () => {
+      const mark = a.acceptedConnections()
+      await sb.ok(['show', run.run_id, '--fresh'])
+      return a.acceptedConnections() === mark ? true : undefined
+    }, {message: 'a shared connection'})
+    const shared = a.acceptedConnections()
+    for (let i = 0; i < 3; i++) await sb.ok(['sync'])
+    expect(a.acceptedConnections()).toBe(shared)
     const resumed = await sb.ok(['resume', run.run_id])
     expect(resumed.status).toBe('running')
     for (const id of [run.run_id, child.run_id]) expect((await sb.ok(['kill', id, '--grace', '0'])).status).toBe('killed')

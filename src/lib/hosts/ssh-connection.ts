@@ -21,6 +21,8 @@ export interface ConnectOptions {
   timeoutMs?: number
   /** Name of the host in autolab (for messages). */
   hostId: string
+  /** Session shells run scripts concurrently up to this many (default 1: one command's scripts run in order anyway). */
+  maxSessions?: number
 }
 
 export interface ExecResult {
@@ -37,12 +39,12 @@ export class SshConnection {
   /** The verdict on the host key of this connection (after connect). */
   hostKey: HostKeyVerdict | null = null
   private closed = false
-  private session: Session | null = null
-  private queue: Promise<unknown> = Promise.resolve()
+  /** Session shells, each running one script at a time; a shared connection (ssh-mux) has several. */
+  private readonly lanes: {session: Promise<Session> | null; queue: Promise<unknown>; waiting: number}[] = []
   /** Rejecters of what is in flight: a lost connection fails them at once. */
   readonly pending = new Set<(error: Error) => void>()
 
-  private constructor(private readonly client: Client, private readonly jumps: Client[], private readonly hostId: string) {
+  private constructor(private readonly client: Client, private readonly jumps: Client[], private readonly hostId: string, private readonly maxSessions: number) {
     client.on('close', () => this.lost('the connection closed'))
     client.on('error', (error) => this.lost(error.message))
   }
@@ -64,7 +66,7 @@ export class SshConnection {
         sock = await forward(client, hop === chain.at(-1) ? target : chain[chain.indexOf(hop) + 1], options.hostId)
       }
       const {client, verdict} = await open(SshClient, target, options, timeoutMs, sock)
-      const connection = new SshConnection(client, jumps, options.hostId)
+      const connection = new SshConnection(client, jumps, options.hostId, Math.max(1, options.maxSessions ?? 1))
       connection.hostKey = verdict
       return connection
     } catch (error) {
@@ -79,11 +81,17 @@ export class SshConnection {
    */
   exec(script: string, options: {maxStdout?: number} = {}): Promise<ExecResult> {
     const maxStdout = options.maxStdout ?? 16 << 20
-    const run = this.queue.then(async () => {
-      this.session ??= await Session.open(this, this.hostId)
-      return this.session.run(script, maxStdout)
-    })
-    this.queue = run.catch(() => undefined)
+    // The least busy session shell; a new one while fewer than maxSessions are open.
+    let lane = this.lanes.find((l) => l.waiting === 0)
+    if (!lane && this.lanes.length < this.maxSessions) this.lanes.push(lane = {session: null, queue: Promise.resolve(), waiting: 0})
+    lane ??= this.lanes.reduce((a, b) => (b.waiting < a.waiting ? b : a))
+    const chosen = lane
+    chosen.waiting++
+    const run = chosen.queue.then(async () => {
+      chosen.session ??= Session.open(this, this.hostId)
+      return (await chosen.session).run(script, maxStdout)
+    }).finally(() => chosen.waiting--)
+    chosen.queue = run.catch(() => undefined)
     return run
   }
 

@@ -9,25 +9,25 @@ import {type CheckpointCheck, type Executor, type GroupSignal, type LaunchSpec, 
 import {parseRunDirMarker} from './local.js'
 import {checkScript, exportCommand, importAbortScript, importCommitScript, importScript, materializeScript} from './remote-checkpoint-scripts.js'
 import {aliveScript, createRunDirScript, launchScript, listRunDirsScript, listTrainerProcessesScript, probeScript, readSmallFileScript, type RemoteScript, removeRunDirScript, signalScript, trainersUnder, writeFileScript} from './remote-scripts.js'
-import type {SshConnection} from './ssh-connection.js'
+import type {RemoteShell} from './ssh-mux.js'
 import {pipeIntoChannel, readChannel} from './ssh-streams.js'
 
 /** After a failed connect, calls fail at once with the same error for this long, then try again. */
 const RETRY_CONNECT_MS = 10_000
 
 export class SshExecutor implements Executor {
-  private connection: Promise<SshConnection> | null = null
-  private opened: SshConnection | null = null
+  private connection: Promise<RemoteShell> | null = null
+  private opened: RemoteShell | null = null
   private retryAt: number | null = null
 
-  constructor(readonly hostId: string, private readonly root: string, private readonly connect: () => Promise<SshConnection>) {}
+  constructor(readonly hostId: string, private readonly root: string, private readonly connect: () => Promise<RemoteShell>) {}
 
   /**
    * The command's one connection to the host, opened on first use. A long command (wait, tick
    * on a slow host) may outlive it: a lost connection is opened again, and a failed attempt is
    * retried after RETRY_CONNECT_MS rather than at every poll.
    */
-  protected conn(): Promise<SshConnection> {
+  protected conn(): Promise<RemoteShell> {
     if (this.connection && ((this.retryAt !== null && Date.now() >= this.retryAt) || this.opened?.isOpen === false)) this.connection = null
     if (!this.connection) {
       this.opened = null
