@@ -337,7 +337,8 @@ describe('SshExecutor only', () => {
     const never = new PassThrough()
     never.write(Buffer.alloc(512))
     const inFlight = executor.importCheckpoint(join(executor.runDir('x'), 'resume'), never).catch((e) => e)
-    await new Promise((r) => setTimeout(r, 100))
+    // Under way: its temp directory exists on the host.
+    await until('the import to start', () => existsSync(executor.runDir('x')) && readdirSync(executor.runDir('x')).some((name) => name.startsWith('resume.tmp-')))
     await doomed.stop()
     expect((await inFlight).code).toBe('HOST_UNREACHABLE')
     expect((await executor.listRunDirs().catch((e) => e)).code).toBe('HOST_UNREACHABLE')

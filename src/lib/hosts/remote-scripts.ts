@@ -63,6 +63,7 @@ alive_fast() {
   fi
   alive "$1" "$3" "$4"
 }
+case $T in /?*) ;; *) echo 'probe: the session has no scratch directory' >&2; exit 1;; esac
 ${liveness.join('\n')}
 set --
 exec 5>"$T/k"

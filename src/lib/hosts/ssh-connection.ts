@@ -151,7 +151,8 @@ class Session {
   static async open(connection: SshConnection, hostId: string): Promise<Session> {
     const stream = await connection.channel('exec sh')
     const tag = `__autolab_${randomBytes(12).toString('hex')}`
-    stream.write(`T=$(mktemp -d "\${TMPDIR:-/tmp}/autolab-sh.XXXXXX") || exit 1\ntrap 'rm -rf "$T"' EXIT\n`)
+    // T is exported: each script runs in its own sh, and may keep scratch files in T (one script at a time per session).
+    stream.write(`T=$(mktemp -d "\${TMPDIR:-/tmp}/autolab-sh.XXXXXX") || exit 1\nexport T\ntrap 'rm -rf "$T"' EXIT\n`)
     return new Session(stream, tag, hostId)
   }
 
