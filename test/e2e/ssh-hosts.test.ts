@@ -2,7 +2,7 @@
 // (hosts a and b, each with its own root and four declared GPU ids), driving the toy trainer
 // there as an agent would. The "remote" machine is this one, so the test can look at the run
 // directories and processes directly; everything autolab does goes through SSH.
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse, stringify} from 'yaml'
@@ -152,14 +152,17 @@ describe('SSH hosts', () => {
     await sb.ok(['kill', retried.run_id, '--grace', '0'])
   })
 
-  it('eight 1-GPU runs on two 4-GPU hosts take eight distinct slots; a ninth queues, and starts where a kill frees a GPU', async () => {
+  it('16 concurrent launches on two 4-GPU hosts: eight distinct (host, GPU) slots, eight queued; a kill frees a slot that tick fills', async () => {
     const sb = sshSandbox()
-    const args = ['launch', '--recipe', 'toy', ...TOY, '--set', 'max_steps=100000', '--json']
-    const launched = await Promise.all(Array.from({length: 8}, () => sb.spawn(args).result))
-    const runs = launched.map((r) => {
+    const args = ['launch', '--recipe', 'toy', ...TOY, '--set', 'max_steps=100000', '--queue', '--json']
+    const launched = await Promise.all(Array.from({length: 16}, () => sb.spawn(args).result))
+    const answers = launched.map((r) => {
       expect(r.json?.ok, r.stdout || r.stderr).toBe(true)
       return r.json.data
     })
+    const runs = answers.filter((r: any) => r.status === 'running')
+    expect(runs).toHaveLength(8)
+    expect(answers.filter((r: any) => r.status === 'queued')).toHaveLength(8)
     const slots = runs.map((r: any) => `${r.host}:${r.gpus.join(',')}`)
     expect(new Set(slots).size).toBe(8)
     expect(runs.filter((r: any) => r.host === 'a')).toHaveLength(4)
@@ -170,8 +173,7 @@ describe('SSH hosts', () => {
     const full = await sb.json(['launch', '--recipe', 'toy', ...TOY])
     expect(full.exitCode).toBe(5)
     expect(full.json.error.code).toBe('NO_CAPACITY')
-    const ninth = await sb.ok(['launch', '--recipe', 'toy', ...TOY, '--set', 'max_steps=100000', '--queue'])
-    expect(ninth.status).toBe('queued')
+    const ninth = (await sb.runs(['--status', 'queued'])).sort((x: any, y: any) => Number(x.run_id.slice(1)) - Number(y.run_id.slice(1)))[0]
     const victim = runs.find((r: any) => r.host === 'b')
     await sb.ok(['kill', victim.run_id, '--grace', '0'])
     const tick = await sb.ok(['tick'])
@@ -203,5 +205,26 @@ describe('SSH hosts', () => {
       await sb.ok(['host', 'check', 'c', '--accept-new'])
     }
     expect((await sb.ok(['kill', run.run_id, '--grace', '0'])).status).toBe('killed')
+  })
+
+  it.each(['create-dir', 'spawn'])('a launch on an SSH host killed after its %s step is rolled back over SSH by the next command', async (step) => {
+    const sb = sshSandbox()
+    const crashed = await sb.json(['launch', '--recipe', 'toy', '--host', 'a', ...TOY, '--set', 'max_steps=100000'], {env: {AUTOLAB_FAULT: `launch:${step}`}})
+    expect(crashed.json).toBeUndefined() // killed on the spot: no answer at all
+    const runDir = join(sb.root('a'), 'runs', 'r1')
+    expect(existsSync(runDir)).toBe(true)
+    const listed = await sb.json(['runs'])
+    expect(listed.json.status.warnings.join('\n')).toContain('rolled back an interrupted launch')
+    expect(listed.json.data.runs).toEqual([expect.objectContaining({run_id: 'r1', status: 'failed', host: 'a'})])
+    expect(existsSync(runDir)).toBe(false)
+    // No trainer of that run dir is left on the host.
+    const trainers = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/environ`, 'utf8').includes(`AUTOLAB_RUN_DIR=${runDir}\0`)
+      } catch {
+        return false
+      }
+    })
+    expect(trainers).toEqual([])
   })
 })

@@ -105,4 +105,27 @@ describe('SshConnection', () => {
     expect(error.details.presented).toBe(server.hostKeyFingerprint())
     expect(error.details.source).toBe('known_hosts')
   })
+
+  it('reaches a host behind a bastion (ProxyJump), checking both keys; an unknown bastion key is refused', async () => {
+    const inner = await client.addServer('inner')
+    const config = join(client.dir, 'jump_config')
+    const entry = (name: string, port: number, jump: string) => `Host ${name}\n  HostName 127.0.0.1\n  Port ${port}\n  User root\n  IdentityFile ${client.userKey}\n  UserKnownHostsFile ${client.knownHosts}\n  ProxyJump ${jump}\n`
+    writeFileSync(config, [
+      entry('behind', inner.port, 'bastion'), entry('behind-unknown', inner.port, 'bastion-unknown'),
+      `Host bastion\n  HostName 127.0.0.1\n  Port ${known.port}\n  User root\n  IdentityFile ${client.userKey}\n  UserKnownHostsFile ${client.knownHosts}\n`,
+      `Host bastion-unknown\n  HostName 127.0.0.1\n  Port ${unknown.port}\n  User root\n  IdentityFile ${client.userKey}\n  UserKnownHostsFile ${client.knownHosts}\n`,
+    ].join(''))
+    const [bastionBefore, innerBefore] = [known.acceptedConnections(), inner.acceptedConnections()]
+    const connection = await SshConnection.connect(resolveSshTarget('behind', {configFile: config}), {pinnedKey: null, hostId: 'behind'})
+    try {
+      expect(connection.hostKey?.fingerprint).toBe(inner.hostKeyFingerprint())
+      expect((await connection.exec('echo inside')).stdout.toString()).toBe('inside\n')
+    } finally {
+      connection.close()
+    }
+    expect([known.acceptedConnections(), inner.acceptedConnections()]).toEqual([bastionBefore + 1, innerBefore + 1])
+    const refused = await SshConnection.connect(resolveSshTarget('behind-unknown', {configFile: config}), {pinnedKey: null, hostId: 'behind'}).catch((e) => e)
+    expect(refused.code).toBe('HOST_KEY_UNKNOWN')
+    expect(refused.message).toContain('via bastion-unknown')
+  })
 })

@@ -2,7 +2,6 @@
 // a host (connect with its key verified, run the check script, pin a new key on request), forget
 // a pinned key, and add or remove a declaration in the project file. Every input is validated
 // before anything is written; a host that cannot be reached changes nothing.
-import {spawn} from 'node:child_process'
 import {resolve} from 'node:path'
 import {performance} from 'node:perf_hooks'
 import type {Ctx} from '../context.js'
@@ -224,31 +223,16 @@ async function probeLocal(root: string, hostId: string): Promise<Probe> {
   return {answer, root, connectMs: null, latencyMs, skew: skewOf(answer.now, before, after), hostKey: null}
 }
 
-/** The script through /bin/sh here, as over SSH: stdin the script, stdout bounded, a deadline. */
-function runLocalSh(script: string, hostId: string): Promise<Buffer> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn('/bin/sh', ['-s'], {stdio: ['pipe', 'pipe', 'ignore']})
-    const chunks: Buffer[] = []
-    let size = 0
-    let failure: AutolabError | null = null
-    const fail = (why: string) => {
-      failure ??= new AutolabError('HOST_UNREACHABLE', `The check of host ${hostId} failed: ${why}.`, {retryable: false, details: {host: hostId}})
-      child.kill('SIGKILL')
-    }
-    const timer = setTimeout(() => fail(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`), CHECK_TIMEOUT_MS)
-    child.stdout.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > MAX_CHECK_OUTPUT) fail(`more than ${MAX_CHECK_OUTPUT} bytes of output`)
-      else chunks.push(chunk)
-    })
-    child.on('error', (error) => fail(error.message))
-    child.on('close', () => {
-      clearTimeout(timer)
-      if (failure) reject(failure)
-      else resolvePromise(Buffer.concat(chunks))
-    })
-    child.stdin.end(script)
-  })
+/**
+ * The script through /bin/sh here, as over SSH: stdin the script, stdout bounded, a deadline.
+ * execa, loaded only here: most commands start no local process and should not pay for it.
+ */
+async function runLocalSh(script: string, hostId: string): Promise<Buffer> {
+  const {execa} = await import('execa')
+  const result = await execa('/bin/sh', ['-s'], {input: script, stderr: 'ignore', encoding: 'buffer', timeout: CHECK_TIMEOUT_MS, maxBuffer: MAX_CHECK_OUTPUT, reject: false})
+  const why = result.timedOut ? `no answer within ${CHECK_TIMEOUT_MS / 1000} s` : result.isMaxBuffer ? `more than ${MAX_CHECK_OUTPUT} bytes of output` : result.failed && result.exitCode === undefined ? result.shortMessage : null
+  if (why !== null) throw new AutolabError('HOST_UNREACHABLE', `The check of host ${hostId} failed: ${why}.`, {retryable: false, details: {host: hostId}})
+  return Buffer.from(result.stdout)
 }
 
 export interface ForgetKeyResult {
