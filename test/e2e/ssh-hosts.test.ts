@@ -227,4 +227,23 @@ describe('SSH hosts', () => {
     })
     expect(trainers).toEqual([])
   })
+
+  it('an interrupted kill whose host is down: recovery says so once, then waits for the host instead of trying at every command', async () => {
+    const sb = sshSandbox()
+    const run = await sb.ok(['launch', '--recipe', 'toy', '--host', 'a', ...TOY, '--set', 'max_steps=100000'])
+    const crashed = await sb.json(['kill', run.run_id, '--grace', '0'], {env: {AUTOLAB_FAULT: 'kill:mark-killing'}})
+    expect(crashed.json).toBeUndefined()
+    await a.stop()
+    try {
+      const first = await sb.json(['runs'])
+      expect(first.json.status.warnings.join('\n')).toMatch(/could not roll back kill operation .*HOST_UNREACHABLE|could not roll back kill operation .*reach/)
+      const second = await sb.json(['runs'])
+      expect(second.json.status.warnings.join('\n')).toContain('waits for its host')
+      expect(second.json.data.runs).toEqual([expect.objectContaining({run_id: run.run_id, status: 'killing'})])
+    } finally {
+      await a.start()
+    }
+    // The host is back: killing the run again finishes it.
+    expect((await sb.ok(['kill', run.run_id, '--grace', '0'])).status).toBe('killed')
+  })
 })
