@@ -13,6 +13,10 @@ import Config from './commands/config.js'
 import Demo from './commands/demo.js'
 import Diff from './commands/diff.js'
 import Doctor from './commands/doctor.js'
+import Eval from './commands/eval.js'
+import EvalKill from './commands/eval/kill.js'
+import EvalShow from './commands/eval/show.js'
+import Evals from './commands/evals.js'
 import Export from './commands/export.js'
 import Fork from './commands/fork.js'
 import Guide from './commands/guide.js'
@@ -56,6 +60,10 @@ export const COMMANDS = {
   demo: Demo,
   diff: Diff,
   doctor: Doctor,
+  eval: Eval,
+  'eval:kill': EvalKill,
+  'eval:show': EvalShow,
+  evals: Evals,
   export: Export,
   fork: Fork,
   guide: Guide,

@@ -46,6 +46,7 @@ export default class Show extends AutolabCommand<ShowResult> {
       const files = Object.entries(run.telemetry_rejected.by_file).map(([f, n]) => `${f} ${n}`).join(', ')
       lines.push(chalk.yellow(`rejected telemetry lines: ${run.telemetry_rejected.total} (${files}); see \`autolab log --run ${run.run_id} --kind telemetry_rejected\``))
     }
+    if (run.evals.length > 0) lines.push(wrapTokens('evals: ', run.evals.map((e) => `${e.eval_id} ${e.suite}@${e.checkpoint_step} ${colourStatus(e.status)}${e.score === null ? '' : ` ${formatValue(e.score)}`}`), undefined, ' · '))
     lines.push('', run.checkpoints.length === 0 ? `checkpoints: ${chalk.dim('none')}` : wrapTokens('checkpoints: ', run.checkpoints.map((c) => String(c.step)), undefined, ', '))
     return lines.join('\n')
   }

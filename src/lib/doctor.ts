@@ -88,7 +88,9 @@ async function checkHostDirs(ctx: Ctx, hostId: string, runs: RunRow[], report: D
     if (marker && marker.store_id !== store.id) report.dirs_of_other_stores.push({host: hostId, run_dir: dir, store_id: marker.store_id, run_id: marker.run_id})
     else if (!known.has(dir)) report.dirs_without_rows.push({host: hostId, run_dir: dir})
   }
-  report.stray_processes.push(...await strayProcesses(ctx, hostId, hostRuns, fix))
+  // An eval's process is its eval dir's (AUTOLAB_RUN_DIR): a live eval's group is not a stray.
+  const evals = store.all(store.db.selectFrom('evals').select(['eval_id as run_id', 'dir as run_dir', 'status', 'pid']).where('host_id', '=', hostId).where('status', 'in', ['starting', 'running']))
+  report.stray_processes.push(...await strayProcesses(ctx, hostId, [...hostRuns, ...evals], fix))
 }
 
 /**

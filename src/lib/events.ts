@@ -34,7 +34,9 @@ export const EVENT_KINDS = {
   rollback: {decision: false, description: 'an interrupted or failed operation was undone (args: op, steps_done)'},
   pause_escalated: {decision: false, description: 'a pause had to signal the trainer (SIGTERM): it ignored the pause request in control.json'},
   stray_process_stopped: {decision: false, description: 'doctor --fix killed a trainer process that belongs to no live run'},
-  eval: {decision: false, description: 'an evaluation finished (reserved for evals; wakes wait --for eval)'},
+  eval_started: {decision: true, description: 'an eval of a checkpoint was started (args: suite, step, n, settings; result: eval_id, checkpoint_step, pid)'},
+  eval_kill: {decision: true, description: 'an eval was stopped (args: eval_id)'},
+  eval: {decision: false, description: 'an eval ended: completed or failed (result: eval_id, run_id, suite, status, score, exit_code); wakes wait --for eval'},
 } as const satisfies Record<string, {decision: boolean; description: string}>
 
 export type EventKind = keyof typeof EVENT_KINDS

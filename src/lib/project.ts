@@ -9,6 +9,7 @@ import {DEFAULT_CONFIG as TOY_DEFAULT_CONFIG} from '../../examples/toy-rl/config
 import {type JsonObject, checkConfigValue, isPlainObject, tooDeepError} from './config-merge.js'
 import {type ConfigSchema, inferSchema, isKnownKey, parseSchemaDeclaration, validateConfig, withHotParams} from './config-schema.js'
 import {readInputFile} from './input-file.js'
+import {type EvalSuite, parseEvalSuites} from './evals/suites.js'
 import {parseEnv, parsePassEnv} from './recipe-env.js'
 import {AutolabError} from './output/errors.js'
 import {isSafeName, templateQuotingProblem, templateVariables} from './shell.js'
@@ -39,6 +40,8 @@ export interface Recipe {
    * inferred from the run's config.
    */
   schema?: ConfigSchema | null
+  /** Eval suites (`evals:`), by name; a run keeps them in its recipe spec. */
+  evals?: Record<string, EvalSuite>
 }
 
 export type MetricGoal = 'max' | 'min'
@@ -51,6 +54,7 @@ export interface MetricDecl {
 
 /** A recipe as the project file declares it: what runs keep (Recipe), and what only the project knows. */
 export interface ProjectRecipe extends Recipe {
+  evals: Record<string, EvalSuite>
   schema: ConfigSchema | null
   schemaSource: 'declared' | 'inferred' | 'none'
   /** Declared metrics (by the name the trainer logs), with the direction that is better. */
@@ -161,6 +165,14 @@ recipes:
       kl: {goal: null, description: "KL to the initial policy; grows as the policy moves"}
       entropy: {goal: null, description: "entropy of the sampling policy"}
     primary_metric: reward
+    # Eval suites: \`autolab eval RUN --suite heldout\` scores a checkpoint in the background.
+    # Placeholders: {checkpoint} {n} {out} (result.json: score, metrics, breakdown) {examples_out}
+    # (examples.jsonl) {settings} (the --set values as a JSON file) {run_dir} {node} {examples} {project_dir}.
+    evals:
+      heldout:
+        command: "{node} {examples}/toy-rl/eval.js --checkpoint {checkpoint} --n {n} --out {out} --examples-out {examples_out} --settings {settings}"
+        gpus: 0
+        description: "greedy accuracy on a held-out split"
     # The trainer's environment: \`env\` sets variables (\${VAR} reads autolab's environment);
     # \`pass_env\` lists autolab's variables passed on (default: PATH HOME VIRTUAL_ENV
     # CONDA_PREFIX PYTHONPATH LD_LIBRARY_PATH HF_HOME). AUTOLAB_* and CUDA_VISIBLE_DEVICES are autolab's.
@@ -261,6 +273,7 @@ export function parseProject(text: string, file: string | null): Project {
       schemaSource,
       metrics,
       primaryMetric: (r.primary_metric as string | undefined) ?? null,
+      evals: parseEvalSuites(r.evals, `${field}.evals`, bad),
       env: parseEnv(r.env, `${field}.env`, bad),
       passEnv: parsePassEnv(r.pass_env, `${field}.pass_env`, DEFAULT_PASS_ENV, bad),
     }

@@ -1,5 +1,6 @@
 // What an agent needs to know about a recipe without reading files: its config keys (the
 // schema, declared or inferred), defaults, hot params, metrics and environment.
+import type {EvalSuite} from './evals/suites.js'
 import {type JsonObject, flatten, getDotted} from './config-merge.js'
 import type {ConfigSchema, KeySchema} from './config-schema.js'
 import {type MetricDecl, type ParamRange, type Project, type ProjectRecipe, getRecipe} from './project.js'
@@ -25,6 +26,8 @@ export interface RecipeView {
   sample_cadence: number
   trend_window: number
   stall_seconds: number
+  /** Eval suites by name: {command, gpus, description}. */
+  evals: Record<string, EvalSuite>
 }
 
 export interface RecipeSummary {
@@ -43,7 +46,7 @@ export function recipeView(project: Project, name: string): RecipeView {
     name: r.name, project_file: project.file, command: r.command, gpus: r.gpus,
     schema_source: r.schemaSource, schema: r.schema, defaults: r.config, hot_params: r.hotParams,
     metrics: r.metrics, primary_metric: r.primaryMetric, env: r.env, pass_env: r.passEnv,
-    observation_cadence: r.observationCadence, sample_cadence: r.sampleCadence, trend_window: r.trendWindow, stall_seconds: r.stallSeconds,
+    observation_cadence: r.observationCadence, sample_cadence: r.sampleCadence, trend_window: r.trendWindow, stall_seconds: r.stallSeconds, evals: r.evals,
   }
 }
 

@@ -24,8 +24,8 @@ export interface StatusBar {
   campaign_status: string
   /** The current campaign's budget: GPU-seconds budgeted, spent and left, deadline. */
   budget: BudgetView | null
-  /** Evals waiting or running (the eval issue fills this). */
-  pending_evals: unknown[]
+  /** Evals starting or running: {eval_id, run_id, suite, status}. */
+  pending_evals: {eval_id: string; run_id: string; suite: string; status: string}[]
   warnings: string[]
   /** Per host: seconds since the oldest last sync among its live runs (null: nothing live). */
   staleness: Record<string, number | null>
@@ -80,11 +80,13 @@ export function statusBar(ctx: Pick<Ctx, 'store' | 'now' | 'warnings'>): StatusB
   for (const {status, n} of counts) bar.runs[status] = n
   const hosts = hostRows(store)
   const live = store.prepare("SELECT host_id, gpus, synced_at, started_at FROM runs WHERE status IN ('running','starting','pausing','killing')").all() as {host_id: string; gpus: string; synced_at: string | null; started_at: string | null}[]
+  const liveEvals = pendingEvals(store)
+  bar.pending_evals = liveEvals.map(({eval_id, run_id, suite, status}) => ({eval_id, run_id, suite, status}))
   const now = ctx.now().getTime()
   for (const host of hosts) {
     const declared = JSON.parse(host.gpus) as string[]
     const hostRuns = live.filter((r) => r.host_id === host.host_id)
-    const used = new Set(hostRuns.flatMap((r) => JSON.parse(r.gpus) as string[]))
+    const used = new Set([...hostRuns, ...liveEvals.filter((e) => e.host_id === host.host_id)].flatMap((r) => JSON.parse(r.gpus) as string[]))
     const free = declared.filter((g) => !used.has(g)).length
     bar.gpus.total += declared.length
     bar.gpus.free += free
@@ -102,6 +104,15 @@ export function statusBar(ctx: Pick<Ctx, 'store' | 'now' | 'warnings'>): StatusB
     else if (total !== null && spent >= BUDGET_WARNING_FRACTION * total) bar.warnings.push(`campaign ${campaign.name}: ${Math.round((spent / total) * 100)}% of the GPU budget spent`)
   }
   return bar
+}
+
+/** Live evals, oldest first; none in a store from before evals (read unmigrated, statusBarBeforeOpen). */
+function pendingEvals(store: Store): {eval_id: string; run_id: string; suite: string; status: string; host_id: string; gpus: string}[] {
+  try {
+    return store.prepare("SELECT eval_id, run_id, suite, status, host_id, gpus FROM evals WHERE status IN ('starting','running') ORDER BY seq").all() as {eval_id: string; run_id: string; suite: string; status: string; host_id: string; gpus: string}[]
+  } catch {
+    return []
+  }
 }
 
 /** The hosts, by name; a store from before hosts.synced_at (read unmigrated, statusBarBeforeOpen) has null there. */

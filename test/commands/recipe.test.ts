@@ -51,7 +51,7 @@ describe('recipe show and list', () => {
       defaults: {lr: 0.1}, hot_params: {lr: {max: 1}},
       metrics: {score: {goal: 'max'}, loss: {goal: 'min', description: 'training loss'}}, primary_metric: 'score',
       env: {OMP_NUM_THREADS: '1', DATA: '${HOME}/data'}, pass_env: ['PATH'],
-      observation_cadence: 10, sample_cadence: 50, trend_window: 20, stall_seconds: 300,
+      observation_cadence: 10, sample_cadence: 50, trend_window: 20, stall_seconds: 300, evals: {},
     })
   })
 

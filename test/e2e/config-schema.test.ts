@@ -31,11 +31,11 @@ describe('recipe show', () => {
     const r = await sb.json(['recipe', 'show', 'toy'])
     const data = expectOk(r)
     // autolab's own keys are snake_case; the maps keyed by config keys and metric names hold the recipe's words.
-    const userMaps = ['schema', 'defaults', 'hot_params', 'metrics', 'env']
+    const userMaps = ['schema', 'defaults', 'hot_params', 'metrics', 'env', 'evals']
     expect(nonSnakeKeys({...r.json, data: Object.fromEntries(Object.entries(data).filter(([k]) => !userMaps.includes(k)))})).toEqual([])
     expect(Object.keys(data.schema)).toContain('task.modulus')
     expect(Object.keys(data).sort()).toEqual([
-      'command', 'defaults', 'env', 'gpus', 'hot_params', 'metrics', 'name', 'observation_cadence', 'pass_env', 'primary_metric', 'project_file',
+      'command', 'defaults', 'env', 'evals', 'gpus', 'hot_params', 'metrics', 'name', 'observation_cadence', 'pass_env', 'primary_metric', 'project_file',
       'sample_cadence', 'schema', 'schema_source', 'stall_seconds', 'trend_window',
     ])
     expect(data).toMatchObject({

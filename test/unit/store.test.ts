@@ -71,7 +71,7 @@ describe('store', () => {
     old.write(() => old.sqlite.prepare("INSERT INTO configs VALUES ('c', '{}', 'now')").run())
     // Back to the schema of migrations 0001-0004.
     old.sqlite.exec(`DROP TABLE store_meta; ALTER TABLE samples DROP COLUMN fields; ALTER TABLE hosts DROP COLUMN host_key; ALTER TABLE hosts DROP COLUMN synced_at;
-      ALTER TABLE runs DROP COLUMN placement; DELETE FROM kysely_migration WHERE name >= '0005'`)
+      ALTER TABLE runs DROP COLUMN placement; DROP TABLE evals; DROP TABLE eval_examples; DELETE FROM kysely_migration WHERE name >= '0005'`)
     old.close()
     const migrated = await openStore(path)
     expect(migrated.id).toMatch(/^[0-9a-f-]{36}$/)

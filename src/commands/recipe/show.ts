@@ -35,6 +35,7 @@ export default class RecipeShow extends AutolabCommand<RecipeView> {
       `config keys (schema ${r.schema_source}):`,
       r.schema === null ? chalk.dim('  no schema and no default config: keys are not checked') : keys,
       `metrics: ${metrics.join(', ') || 'none declared'}`,
+      `evals: ${Object.entries(r.evals).map(([name, e]) => `${name}${e.gpus > 0 ? ` (${e.gpus} GPU)` : ''}${e.description ? chalk.dim(` ${e.description}`) : ''}`).join(', ') || 'none declared'}`,
       `env: ${Object.entries(r.env).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'} · pass_env: ${r.pass_env.join(' ') || 'none'}`,
     ].join('\n')
   }

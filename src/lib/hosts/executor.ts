@@ -63,6 +63,12 @@ export interface Executor {
    * Returns the path under the run dir and its size, or why it is refused.
    */
   inspectCheckpoint(runDir: string, announced: string): Promise<CheckpointCheck>
+  /**
+   * At most the first `maxBytes` bytes of a regular file on the host (an eval's result.json and
+   * examples.jsonl), or null when there is none (missing, a directory, a link to elsewhere is
+   * followed like cat would). Ask for one byte more than you accept to tell "too large".
+   */
+  readFile(path: string, maxBytes: number): Promise<Buffer | null>
   /** The wrapper's pid file (its process group id), or null before the wrapper wrote it. */
   readPid(runDir: string): Promise<number | null>
   /**

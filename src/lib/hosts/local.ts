@@ -151,6 +151,10 @@ export class LocalExecutor implements Executor {
     return inspectCheckpointPath(runDir, announced)
   }
 
+  async readFile(path: string, maxBytes: number): Promise<Buffer | null> {
+    return readFilePrefix(path, maxBytes)
+  }
+
   async readPid(runDir: string): Promise<number | null> {
     try {
       const pid = Number.parseInt(readFileSync(join(runDir, 'pid'), 'utf8'), 10)
@@ -258,6 +262,31 @@ export function parseRunDirMarker(text: string | null): RunDirMarker | null {
     // not JSON: no marker
   }
   return null
+}
+
+/** The first maxBytes bytes of a regular file, or null when it is not one (or cannot be read). */
+function readFilePrefix(path: string, maxBytes: number): Buffer | null {
+  let fd: number
+  try {
+    if (!statSync(path).isFile()) return null
+    fd = openSync(path, 'r')
+  } catch {
+    return null
+  }
+  try {
+    const buffer = Buffer.alloc(maxBytes)
+    let length = 0
+    while (length < maxBytes) {
+      const read = readSync(fd, buffer, length, maxBytes - length, null)
+      if (read === 0) break
+      length += read
+    }
+    return buffer.subarray(0, length)
+  } catch {
+    return null
+  } finally {
+    closeSync(fd)
+  }
 }
 
 function readSmallFile(path: string, maxBytes = 65_536): string | null {

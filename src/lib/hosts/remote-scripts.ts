@@ -291,6 +291,14 @@ if [ -f "$p" ] && [ "$(($(wc -c < "$p")))" -le ${maxBytes} ]; then printf 'F '; 
   return {name: 'read-file', script, maxStdout: 4 * Math.ceil(maxBytes / 3) + 64, parse: (stdout, hostId) => parseSmallFile(stdout, hostId, maxBytes)}
 }
 
+/** The first maxBytes bytes of a regular file (an eval's result or examples), or none. */
+export function readFilePrefixScript(path: string, maxBytes: number): RemoteScript<Buffer | null> {
+  const script = String.raw`p=${q(path)}
+if [ -f "$p" ] && [ -r "$p" ]; then printf 'F '; head -c ${maxBytes} -- "$p" | base64 -w0; echo; else echo N; fi
+`
+  return {name: 'read-file', script, maxStdout: 4 * Math.ceil(maxBytes / 3) + 64, parse: (stdout, hostId) => parseSmallFile(stdout, hostId, maxBytes)}
+}
+
 export function parseSmallFile(stdout: Buffer, hostId: string, maxBytes: number): Buffer | null {
   const lines = frameLines(stdout, hostId, 'read-file', 1)
   const [kind, field] = lines[0] ?? []

@@ -8,7 +8,7 @@ import {safeName} from '../shell.js'
 import {type CheckpointCheck, type Executor, type GroupSignal, type LaunchSpec, RUN_DIR_MARKER, type RunDirMarker, type RunProbe, type RunProbeRequest, type TrainerProcess} from './executor.js'
 import {parseRunDirMarker} from './local.js'
 import {checkScript, exportCommand, importAbortScript, importCommitScript, importScript, materializeScript} from './remote-checkpoint-scripts.js'
-import {aliveScript, createRunDirScript, launchScript, listRunDirsScript, listTrainerProcessesScript, probeScript, readSmallFileScript, type RemoteScript, removeRunDirScript, signalScript, trainersUnder, writeFileScript} from './remote-scripts.js'
+import {aliveScript, createRunDirScript, launchScript, listRunDirsScript, listTrainerProcessesScript, probeScript, readFilePrefixScript, readSmallFileScript, type RemoteScript, removeRunDirScript, signalScript, trainersUnder, writeFileScript} from './remote-scripts.js'
 import type {RemoteShell} from './ssh-mux.js'
 import {pipeIntoChannel, readChannel} from './ssh-streams.js'
 
@@ -98,6 +98,10 @@ export class SshExecutor implements Executor {
   async inspectCheckpoint(runDir: string, announced: string): Promise<CheckpointCheck> {
     const check = await this.run(checkScript(runDir, announced))
     return check.ok ? check : {ok: false, reason: check.reason}
+  }
+
+  async readFile(path: string, maxBytes: number): Promise<Buffer | null> {
+    return this.run(readFilePrefixScript(path, maxBytes))
   }
 
   async readPid(runDir: string): Promise<number | null> {

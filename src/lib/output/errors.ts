@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   STORE_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No store here: none in this directory or its parents, and none given by --store or AUTOLAB_STORE.', action: 'Run the command in the project directory, pass --store PATH, or run `autolab init` to create a store here.'},
   FILE_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'A file named by a flag does not exist.', action: 'Check the path.'},
   CONFIG_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No config with that id.', action: 'Config ids are in `autolab show <run> --json`.'},
+  SUITE_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'The run\'s recipe has no eval suite of that name (a run keeps the suites its recipe had at launch).', action: 'Use one of the suites listed in details.available (`autolab recipe show <recipe>`).'},
+  EVAL_NOT_FOUND: {exit: EXIT.notFound, retryable: false, summary: 'No eval with that id.', action: 'List evals with `autolab evals --json`.'},
   NO_CHECKPOINT: {exit: EXIT.notFound, retryable: false, summary: 'The run has no usable checkpoint for that step.', action: 'Pick one of the available steps, or omit --step.'},
   INVALID_TRANSITION: {exit: EXIT.conflict, retryable: false, summary: 'The run is not in a state that allows this operation.', action: 'Check the run status with `autolab show <run> --json`.'},
   NAME_TAKEN: {exit: EXIT.conflict, retryable: false, summary: 'A run of the campaign already has that name.', action: 'Pick another --name (the holder is in details).'},

@@ -11,7 +11,7 @@ import type {Store} from '../store/open.js'
 import type {OperationRow} from '../store/schema.js'
 
 export type OperationKind = 'launch' | 'fork' | 'kill' | 'pause' | 'resume' | 'modify'
-  | 'note' | 'message' | 'cadence' | 'campaign_create' | 'campaign_finalize'
+  | 'note' | 'message' | 'cadence' | 'campaign_create' | 'campaign_finalize' | 'eval' | 'eval_kill'
 
 export interface Operation {
   opId: string

@@ -1,4 +1,5 @@
 // Listing runs and assembling the `show` view.
+import {evalsOfRun, type RunEvalSummary} from '../evals/queries.js'
 import type {Store} from '../store/open.js'
 import {latestObservation, type MetricStats, type ObservationView, runStats} from '../telemetry/history.js'
 import {getConfigBody, RUN_VIEW_COLUMNS, resolveRun, type RunView, runView} from './queries.js'
@@ -42,6 +43,8 @@ export interface RunDetail extends RunView {
   children: string[]
   /** Telemetry lines skipped because they break the trainer contract (see the telemetry_rejected events). */
   telemetry_rejected: {total: number; by_file: Record<string, number>}
+  /** The run's evals, oldest first (`eval show ID` has each in full). */
+  evals: RunEvalSummary[]
 }
 
 /** The rejected-line counts of a run, summed over its telemetry_rejected events. */
@@ -72,5 +75,6 @@ export function showRun(store: Store, ref: string): RunDetail {
     stats: runStats(store, row.run_id),
     children,
     telemetry_rejected: telemetryRejected(store, row.run_id),
+    evals: evalsOfRun(store, row.run_id),
   }
 }

@@ -1,5 +1,6 @@
 // GPU placement across hosts. A host declares GPU ids; a live run (starting, running, pausing,
-// killing) holds its ids until it ends; queued and paused runs hold none.
+// killing) holds its ids until it ends, and so does a live eval (starting, running); queued and
+// paused runs hold none.
 //
 // The decision is made INSIDE the write transaction that reserves the run (store.write is BEGIN
 // IMMEDIATE): two concurrent launches serialize there, so the second one sees the first one's row
@@ -9,6 +10,7 @@ import {requireHost, upsertDeclaredHost} from '../hosts/registry.js'
 import {AutolabError} from '../output/errors.js'
 import type {Store} from '../store/open.js'
 import {LOCAL_HOST} from '../store/seed.js'
+import {LIVE_EVAL_STATES} from '../evals/state.js'
 import {LIVE_STATES} from './state-machine.js'
 
 /** The upper bound of --gpus (and of a recipe's `gpus`). */
@@ -35,6 +37,9 @@ export function hostCapacity(store: Store, hostId: string): HostCapacity {
   const holders = new Map<string, string>()
   const live = store.all(store.db.selectFrom('runs').select(['run_id', 'gpus']).where('host_id', '=', hostId).where('status', 'in', [...LIVE_STATES]).orderBy('seq'))
   for (const run of live) for (const gpu of JSON.parse(run.gpus) as string[]) holders.set(gpu, run.run_id)
+  // A live eval holds its GPUs too (busy names it by its eval id).
+  const evals = store.all(store.db.selectFrom('evals').select(['eval_id', 'gpus']).where('host_id', '=', hostId).where('status', 'in', [...LIVE_EVAL_STATES]).where('gpus', '!=', '[]'))
+  for (const e of evals) for (const gpu of JSON.parse(e.gpus) as string[]) holders.set(gpu, e.eval_id)
   const free = declared.filter((g) => !holders.has(g))
   return {
     host: hostId, kind: host?.kind ?? 'local', total: declared.length, free: free.length, free_gpus: free,

@@ -6,6 +6,7 @@ import {recordEvent} from '../events.js'
 import {isHostFault} from '../output/errors.js'
 import type {Store} from '../store/open.js'
 import {type OperationRow} from '../store/schema.js'
+import {undoEval} from '../evals/rollback.js'
 import {getOperation, markRolledBack} from './journal.js'
 import {updateControl} from './control.js'
 import {finishPause} from './pause.js'
@@ -31,6 +32,7 @@ export async function rollbackOperation(ctx: Ctx, opId: string, cause: unknown):
   if (row.run_id && row.kind === 'pause') await finishPause(ctx, row.run_id, PAUSE_RECOVERY_TIMEOUT_MS)
   if (row.run_id && row.kind === 'resume') await undoResume(ctx, row.run_id)
   if (row.run_id && row.kind === 'modify') await undoModify(ctx, row.run_id, row.undo)
+  if (row.kind === 'eval') await undoEval(ctx, row.undo, `eval rolled back: ${reason}`)
   store.write(() => {
     markRolledBack(store, opId, reason, ctx.now())
     recordEvent(store, {kind: 'rollback', time: ctx.now(), actor: ctx.actor, runId: row.run_id, args: {op_id: opId, op: row.kind, steps_done: JSON.parse(row.steps_done)}, result: {error: reason}})

@@ -4,6 +4,7 @@
 // Safe against concurrent syncs of the same run: offsets are re-read inside the transaction and
 // bytes another process already ingested are skipped; status changes go through transition().
 import type {Ctx} from '../context.js'
+import {applyEvalProbes, evalProbeRequest, evalsToProbe} from '../evals/sync.js'
 import {recordEvent} from '../events.js'
 import type {CheckpointCheck, RunProbe} from '../hosts/executor.js'
 import {TELEMETRY_FILES} from '../hosts/executor.js'
@@ -52,18 +53,27 @@ export async function syncRuns(ctx: Ctx, options: SyncOptions = {}): Promise<Syn
   if (options.runIds?.length) query = query.where('runs.run_id', 'in', options.runIds)
   if (options.hostKinds?.length) query = query.where('hosts.kind', 'in', options.hostKinds)
   const runs = store.all(query)
+  // Running evals are probed in the same call as their host's runs (evals/sync.ts finishes them).
+  const evals = evalsToProbe(store, options)
   const summary: SyncSummary = {runs: runs.length, points: 0, exited: [], hosts: []}
-  if (runs.length === 0) return summary
+  if (runs.length === 0 && evals.length === 0) return summary
 
   const byHost = new Map<string, RunRow[]>()
   for (const run of runs) byHost.set(run.host_id, [...(byHost.get(run.host_id) ?? []), run])
+  for (const row of evals) if (!byHost.has(row.host_id)) byHost.set(row.host_id, [])
   for (const [hostId, hostRuns] of byHost) {
     const executor = ctx.executor(hostId)
     const offsets = loadOffsets(store, hostRuns.map((r) => r.run_id))
+    const hostEvals = evals.filter((e) => e.host_id === hostId)
     let probes: RunProbe[]
     try {
       // One call per host, whatever the number of runs (one exec on an SSH host).
-      probes = await executor.probe(hostRuns.map((r) => ({runId: r.run_id, runDir: r.run_dir, pid: r.pid, offsets: offsets.get(r.run_id) ?? {}})))
+      probes = await executor.probe([
+        ...hostRuns.map((r) => ({runId: r.run_id, runDir: r.run_dir, pid: r.pid, offsets: offsets.get(r.run_id) ?? {}})),
+        ...hostEvals.map(evalProbeRequest),
+      ])
+      await applyEvalProbes(ctx, executor, hostEvals, probes.filter((p) => hostEvals.some((e) => e.eval_id === p.runId)))
+      probes = probes.filter((p) => hostRuns.some((r) => r.run_id === p.runId))
     } catch (error) {
       if (!options.tolerateHostFaults || !isHostFault(error)) throw error
       summary.runs -= hostRuns.length

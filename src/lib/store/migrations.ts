@@ -189,4 +189,52 @@ export const MIGRATIONS: Record<string, Migration> = {
       await db.schema.alterTable('runs').addColumn('placement', 'text', (c) => c.notNull().defaultTo('pinned')).execute()
     },
   },
+  '0008_evals': {
+    async up(db: Kysely<any>) {
+      // Eval jobs: one process scoring one checkpoint of a run with one suite of its recipe, in
+      // <run dir>/evals/<eval id>/ on the run's host. status: starting | running | completed |
+      // failed | killed. settings, gpus, metrics and breakdown are JSON.
+      await db.schema.createTable('evals')
+        .addColumn('seq', 'integer', (c) => c.notNull().unique())
+        .addColumn('eval_id', 'text', (c) => c.primaryKey())
+        .addColumn('run_id', 'text', (c) => c.notNull())
+        .addColumn('campaign_id', 'text', (c) => c.notNull())
+        .addColumn('suite', 'text', (c) => c.notNull())
+        .addColumn('checkpoint_step', 'integer', (c) => c.notNull())
+        .addColumn('checkpoint_path', 'text', (c) => c.notNull())
+        .addColumn('host_id', 'text', (c) => c.notNull())
+        .addColumn('gpus', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('pid', 'integer')
+        .addColumn('exit_code', 'integer')
+        .addColumn('error', 'text')
+        .addColumn('n', 'integer', (c) => c.notNull())
+        .addColumn('settings', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('dir', 'text', (c) => c.notNull())
+        .addColumn('score', 'real')
+        .addColumn('metrics', 'text')
+        .addColumn('breakdown', 'text')
+        .addColumn('reason', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('ended_at', 'text')
+        .addColumn('synced_at', 'text')
+        .execute()
+      await db.schema.createIndex('evals_run').on('evals').columns(['run_id', 'seq']).execute()
+      await db.schema.createIndex('evals_status').on('evals').columns(['status']).execute()
+      await db.schema.createIndex('evals_campaign').on('evals').columns(['campaign_id', 'seq']).execute()
+      // The examples an eval wrote (examples.jsonl), in file order; fields: the other keys, JSON.
+      await db.schema.createTable('eval_examples')
+        .addColumn('eval_id', 'text', (c) => c.notNull())
+        .addColumn('idx', 'integer', (c) => c.notNull())
+        .addColumn('prompt', 'text')
+        .addColumn('output', 'text')
+        .addColumn('expected', 'text')
+        .addColumn('correct', 'integer')
+        .addColumn('fields', 'text')
+        .addPrimaryKeyConstraint('eval_examples_pk', ['eval_id', 'idx'])
+        .execute()
+      await db.schema.createIndex('eval_examples_correct').on('eval_examples').columns(['eval_id', 'correct', 'idx']).execute()
+    },
+  },
 }

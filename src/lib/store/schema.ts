@@ -183,7 +183,54 @@ export interface StoreMetaTable {
   value: string
 }
 
+export interface EvalsTable {
+  seq: number
+  eval_id: string
+  run_id: string
+  campaign_id: string
+  suite: string
+  checkpoint_step: number
+  checkpoint_path: string
+  host_id: string
+  /** JSON array of the GPU ids the eval holds while live. */
+  gpus: string
+  /** starting | running | completed | failed | killed (see evals/state.ts) */
+  status: string
+  pid: number | null
+  exit_code: number | null
+  error: string | null
+  n: number
+  /** JSON object: the --set values, given to the command as {settings}. */
+  settings: string
+  /** The eval's directory on the run's host: <run dir>/evals/<eval id>. */
+  dir: string
+  score: number | null
+  /** JSON object of numbers, or null. */
+  metrics: string | null
+  /** JSON object, or null. */
+  breakdown: string | null
+  reason: string | null
+  created_at: string
+  started_at: string | null
+  ended_at: string | null
+  synced_at: string | null
+}
+
+export interface EvalExamplesTable {
+  eval_id: string
+  idx: number
+  prompt: string | null
+  output: string | null
+  expected: string | null
+  /** 1, 0, or null (the line said nothing). */
+  correct: number | null
+  /** The line's other fields as a JSON object, or null. */
+  fields: string | null
+}
+
 export interface Database {
+  evals: EvalsTable
+  eval_examples: EvalExamplesTable
   campaigns: CampaignsTable
   hosts: HostsTable
   runs: RunsTable
@@ -207,3 +254,4 @@ export type NewRun = Insertable<RunsTable>
 export type EventRow = Selectable<EventsTable>
 export type OperationRow = Selectable<OperationsTable>
 export type CheckpointRow = Selectable<CheckpointsTable>
+export type EvalRow = Selectable<EvalsTable>
