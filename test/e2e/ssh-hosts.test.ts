@@ -246,4 +246,23 @@ describe('SSH hosts', () => {
     // The host is back: killing the run again finishes it.
     expect((await sb.ok(['kill', run.run_id, '--grace', '0'])).status).toBe('killed')
   })
+
+  it('the toy\'s heldout eval of a checkpoint on an SSH host: returns at once, wakes wait --for eval, score and examples stored', async () => {
+    const sb = sshSandbox()
+    const run = await sb.ok(['launch', '--recipe', 'toy', '--host', 'a', '--set', 'step_time_ms=0', '--set', 'save_every=100', '--set', 'max_steps=300', '--set', 'learning_rate=0.05'])
+    await waitFor(async () => ((await sb.ok(['show', run.run_id, '--fresh'])).run.status === 'completed' ? true : undefined), {timeoutMs: 30_000, message: 'completed'})
+    const cursor = (await sb.ok(['log', '--limit', '1'])).cursor ?? 0
+    const started = await sb.ok(['eval', run.run_id, '--suite', 'heldout', '--step', '300', '--set', 'split=all', '--reason', 'held-out check'])
+    expect(started).toMatchObject({run_id: run.run_id, suite: 'heldout', status: 'running', checkpoint_step: 300, host: 'a'})
+    const woken = await sb.ok(['wait', '--for', 'eval', '--since', String(cursor), '--timeout', '60'])
+    expect(woken.woken_by).toBe('eval')
+    const shown = await sb.ok(['eval', 'show', started.eval_id, '--examples', '1000', '--wrong'])
+    expect(shown).toMatchObject({status: 'completed', settings: {split: 'all'}})
+    expect(shown.score).toBeGreaterThan(0.2)
+    expect(shown.examples.every((e: any) => e.correct === false)).toBe(true)
+    expect(shown.examples).toHaveLength(shown.examples_wrong)
+    expect(shown.examples_total).toBeGreaterThan(shown.examples_wrong)
+    const run2 = (await sb.ok(['show', run.run_id])).run
+    expect(run2.evals).toEqual([expect.objectContaining({eval_id: started.eval_id, suite: 'heldout', status: 'completed', score: shown.score})])
+  })
 })
