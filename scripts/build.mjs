@@ -5,7 +5,7 @@
 // and compiling dominate it, and one bundle plus a code cache roughly halves it
 // (`npm run bench` shows the figures).
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {cpSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {build} from 'esbuild'
@@ -16,6 +16,8 @@ const run = (cmd, args, options = {}) => execFileSync(cmd, args, {stdio: 'inheri
 rmSync('dist', {recursive: true, force: true})
 rmSync('oclif.manifest.json', {force: true})
 run(bin('tsc'), ['-p', '.'])
+// The Python examples are run from dist/examples like the compiled ones ({examples} in a recipe).
+cpSync('examples/torch-mlp', 'dist/examples/torch-mlp', {recursive: true, filter: (src) => !/(__pycache__|\.pyc)$/.test(src)})
 await build({
   entryPoints: ['src/cli.ts'],
   outfile: 'dist/cli.cjs',
