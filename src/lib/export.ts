@@ -4,10 +4,11 @@ import {type CampaignView, campaignView} from './campaigns.js'
 import {canonicalJson} from './config-merge.js'
 import type {Ctx} from './context.js'
 import {eventView} from './events.js'
+import {evalView, exampleView} from './evals/queries.js'
 import {toJson} from './output/envelope.js'
 import {runView} from './runs/queries.js'
 import {buildTree} from './runs/tree.js'
-import type {EventRow, RunRow} from './store/schema.js'
+import type {EvalExampleRow, EvalRow, EventRow, RunRow} from './store/schema.js'
 import {recordMetrics} from './telemetry/values.js'
 
 export type Write = (chunk: string) => void
@@ -39,7 +40,10 @@ export function writeExport(ctx: Ctx, campaign: CampaignView, write: Write): voi
     (m) => `{"run_id":${JSON.stringify(m.run_id)},"step":${m.step},"time":${m.time},"metrics":${canonicalJson(recordMetrics(m.record))}}`)
   section(write, 'samples', store.prepare(`SELECT run_id, step, prompt, completion, reward, fields FROM samples WHERE run_id IN (${runIds}) ORDER BY run_id, id`).iterate(id) as Iterable<{fields: string | null}>,
     (s) => toJson({...s, fields: s.fields === null ? {} : JSON.parse(s.fields)}))
-  write(',"evals":[]}')
+  section(write, 'evals', store.prepare(`SELECT * FROM evals WHERE run_id IN (${runIds}) ORDER BY seq`).iterate(id) as Iterable<EvalRow>, (row) => toJson(evalView(row)))
+  section(write, 'eval_examples', store.prepare(`SELECT x.* FROM eval_examples x JOIN evals e ON e.eval_id = x.eval_id WHERE e.run_id IN (${runIds}) ORDER BY e.seq, x.idx`).iterate(id) as Iterable<EvalExampleRow>,
+    (x) => toJson({eval_id: x.eval_id, ...exampleView(x)}))
+  write('}')
 }
 
 function section<T>(write: Write, name: string, rows: Iterable<T>, render: (row: T) => string): void {

@@ -106,6 +106,26 @@ describe('eval', () => {
     expect(log.events[0]).toMatchObject({kind: 'eval_started', run_id: runId, reason: 'is the reward real?'})
   })
 
+  it('compare, tree --metric eval:S and export include the evals', async () => {
+    const sb = sandbox()
+    const runId = await runWithCheckpoints(sb)
+    for (const step of ['20', '10']) {
+      const ev = await sb.ok(['eval', runId, '--suite', 'good', '--step', step])
+      expect((await ended(sb, ev.eval_id)).status).toBe('completed')
+    }
+    // The latest by checkpoint step (20: e1), not the latest run (e2, at step 10).
+    const other = await sb.ok(['launch', '--recipe', 'fake'])
+    const compared = await sb.ok(['compare', runId, other.run_id, '--metric', 'reward'])
+    expect(compared.runs.map((r: any) => r.evals)).toEqual([{good: {eval_id: 'e1', checkpoint_step: 20, score: 0.625}}, {}])
+    const tree = await sb.ok(['tree', '--metric', 'eval:good'])
+    expect(tree).toMatchObject({metric: 'eval:good', roots: [expect.objectContaining({run_id: runId, metric: 0.625}), expect.objectContaining({run_id: other.run_id, metric: null})]})
+    const unknown = await sb.json(['tree', '--metric', 'eval:nope'])
+    expect(unknown.json.error).toMatchObject({code: 'METRIC_NOT_FOUND', details: {metrics: ['eval:good']}})
+    const exported = await sb.ok(['export'])
+    expect(exported.evals.map((e: any) => [e.eval_id, e.checkpoint_step, e.score])).toEqual([['e1', 20, 0.625], ['e2', 10, 0.625]])
+    expect(exported.eval_examples.map((x: any) => [x.eval_id, x.idx, x.correct])).toEqual([['e1', 0, true], ['e1', 1, false], ['e2', 0, true], ['e2', 1, false]])
+  })
+
   it('an eval that exits 3 is failed with its exit code and stderr tail; a bad result.json is failed, not a crash; the run runs on', async () => {
     const sb = sandbox()
     const runId = await runWithCheckpoints(sb)

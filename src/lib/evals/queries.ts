@@ -2,7 +2,7 @@
 import {AutolabError} from '../output/errors.js'
 import {resolveRun} from '../runs/queries.js'
 import type {Store} from '../store/open.js'
-import type {EvalRow} from '../store/schema.js'
+import type {EvalExampleRow, EvalRow} from '../store/schema.js'
 
 export interface EvalView {
   eval_id: string
@@ -75,6 +75,27 @@ export function evalsOfRun(store: Store, runId: string): RunEvalSummary[] {
   return store.all(store.db.selectFrom('evals').select(['eval_id', 'suite', 'checkpoint_step', 'status', 'score']).where('run_id', '=', runId).orderBy('seq'))
 }
 
+/** The latest completed eval of each suite of a run (by checkpoint step, then by when it ran): what compare and tree show. */
+export interface LatestEvalScore {
+  eval_id: string
+  checkpoint_step: number
+  score: number | null
+}
+
+export function latestEvalScores(store: Store, runId: string): Record<string, LatestEvalScore> {
+  const rows = store.all(store.db.selectFrom('evals').select(['eval_id', 'suite', 'checkpoint_step', 'score']).where('run_id', '=', runId).where('status', '=', 'completed')
+    .orderBy('checkpoint_step').orderBy('seq'))
+  const latest: Record<string, LatestEvalScore> = {}
+  for (const row of rows) latest[row.suite] = {eval_id: row.eval_id, checkpoint_step: row.checkpoint_step, score: row.score}
+  return latest
+}
+
+/** The suites with a completed eval among these runs, as tree's metric names (`eval:<suite>`). */
+export function evaluatedSuites(store: Store, runIds: string[]): string[] {
+  if (runIds.length === 0) return []
+  return store.all(store.db.selectFrom('evals').select('suite').distinct().where('run_id', 'in', runIds).where('status', '=', 'completed').orderBy('suite')).map((r) => `eval:${r.suite}`)
+}
+
 export interface EvalExampleView {
   idx: number
   prompt: string | null
@@ -92,14 +113,18 @@ export interface EvalDetail extends EvalView {
   examples: EvalExampleView[]
 }
 
+export function exampleView(e: EvalExampleRow): EvalExampleView {
+  return {
+    idx: e.idx, prompt: e.prompt, output: e.output, expected: e.expected, correct: e.correct === null ? null : e.correct === 1,
+    fields: e.fields === null ? null : JSON.parse(e.fields) as Record<string, unknown>,
+  }
+}
+
 export function showEval(store: Store, evalId: string, options: {examples: number; wrong: boolean}): EvalDetail {
   const row = getEval(store, evalId)
   const counts = store.prepare('SELECT count(*) AS total, coalesce(sum(correct = 0), 0) AS wrong FROM eval_examples WHERE eval_id = ?').get(evalId) as {total: number; wrong: number}
   let query = store.db.selectFrom('eval_examples').selectAll().where('eval_id', '=', evalId)
   if (options.wrong) query = query.where('correct', '=', 0)
-  const examples = options.examples === 0 ? [] : store.all(query.orderBy('idx').limit(options.examples)).map((e) => ({
-    idx: e.idx, prompt: e.prompt, output: e.output, expected: e.expected, correct: e.correct === null ? null : e.correct === 1,
-    fields: e.fields === null ? null : JSON.parse(e.fields) as Record<string, unknown>,
-  }))
+  const examples = options.examples === 0 ? [] : store.all(query.orderBy('idx').limit(options.examples)).map(exampleView)
   return {...evalView(row), examples_total: counts.total, examples_wrong: counts.wrong, examples}
 }

@@ -1,5 +1,8 @@
 // The experiment tree of a campaign: runs as nodes, fork edges with the step they forked at,
-// and the latest value of a chosen metric on each node.
+// and the latest value of a chosen metric on each node (or, for `eval:<suite>`, the score of the
+// run's latest completed eval of that suite).
+import {evaluatedSuites, latestEvalScores} from '../evals/queries.js'
+import {AutolabError} from '../output/errors.js'
 import type {Store} from '../store/open.js'
 import {metricSeries} from '../telemetry/history.js'
 import {declaredMetrics} from '../telemetry/goals.js'
@@ -31,6 +34,9 @@ export interface Tree {
   roots: TreeNode[]
 }
 
+/** `--metric eval:<suite>`: a suite's eval scores instead of a training metric. */
+export const EVAL_METRIC_PREFIX = 'eval:'
+
 /** The metric shown when the runs declare no single primary metric. */
 export const TREE_DEFAULT_METRIC = 'reward'
 
@@ -47,9 +53,18 @@ export function buildTree(store: Store, options: {campaign: string; metric?: str
   const primaries = [...new Set(rows.map((r) => declaredMetrics(r.recipe_spec).primary).filter((p): p is string => p !== null))].sort()
   let metric: string
   let source: Tree['metric_source']
+  // eval:<suite>: each node shows the score of its latest completed eval of that suite.
+  const suite = options.metric?.startsWith(EVAL_METRIC_PREFIX) ? options.metric.slice(EVAL_METRIC_PREFIX.length) : null
   if (options.metric !== undefined) {
     [metric, source] = [options.metric, 'asked']
-    if (options.requireMetric) checkMetrics(store, rows.map((r) => r.run_id), [metric], `Campaign ${options.campaign} (none of its runs)`, {campaign: options.campaign})
+    if (options.requireMetric && suite !== null) {
+      const suites = evaluatedSuites(store, rows.map((r) => r.run_id))
+      if (rows.length > 0 && !suites.includes(options.metric)) {
+        throw new AutolabError('METRIC_NOT_FOUND', `Campaign ${options.campaign}: no run has a completed eval of suite "${suite}".`, {
+          details: {campaign: options.campaign, metric: options.metric, metrics: suites}, suggestedAction: suites.length ? `Use one of: ${suites.join(', ')}.` : 'Run `autolab eval RUN --suite S` first (see `autolab recipe show`).',
+        })
+      }
+    } else if (options.requireMetric) checkMetrics(store, rows.map((r) => r.run_id), [metric], `Campaign ${options.campaign} (none of its runs)`, {campaign: options.campaign})
   } else if (primaries.length === 1) {
     [metric, source] = [primaries[0], 'primary_metric']
   } else {
@@ -57,10 +72,15 @@ export function buildTree(store: Store, options: {campaign: string; metric?: str
   }
   const nodes = new Map<string, TreeNode>()
   for (const row of rows) {
-    const last = metricSeries(store, row.run_id, [metric], {last: 1}).get(metric)!.at(-1)
+    let value: JsonNumber | null
+    if (suite !== null) value = latestEvalScores(store, row.run_id)[suite]?.score ?? null
+    else {
+      const last = metricSeries(store, row.run_id, [metric], {last: 1}).get(metric)!.at(-1)
+      value = last === undefined ? null : toJsonNumber(last.value)
+    }
     nodes.set(row.run_id, {
       run_id: row.run_id, name: row.name, status: row.status, step: row.step, fork_step: row.fork_step, recipe: row.recipe,
-      metric: last === undefined ? null : toJsonNumber(last.value), children: [],
+      metric: value, children: [],
     })
   }
   const roots: TreeNode[] = []

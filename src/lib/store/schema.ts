@@ -255,3 +255,4 @@ export type EventRow = Selectable<EventsTable>
 export type OperationRow = Selectable<OperationsTable>
 export type CheckpointRow = Selectable<CheckpointsTable>
 export type EvalRow = Selectable<EvalsTable>
+export type EvalExampleRow = Selectable<EvalExamplesTable>

@@ -1,5 +1,6 @@
 // What an agent reads instead of raw curves: trends over a window, samples, runs compared step
 // by step, and a child's history with its ancestors' before each fork.
+import {type LatestEvalScore, latestEvalScores} from '../evals/queries.js'
 import {AutolabError} from '../output/errors.js'
 import {getRun, resolveRun} from '../runs/queries.js'
 import type {Store} from '../store/open.js'
@@ -103,7 +104,9 @@ export interface CompareSummary extends Omit<TrendStats, 'first_step' | 'last_st
 export interface CompareResult {
   metric: string
   /** no_data_yet: the run has logged no step yet (it has no points). */
-  runs: {run_id: string; name: string | null; parent_run_id: string | null; fork_step: number | null; status: string; no_data_yet: boolean; summary: CompareSummary}[]
+  runs: {run_id: string; name: string | null; parent_run_id: string | null; fork_step: number | null; status: string; no_data_yet: boolean; summary: CompareSummary
+    /** Per suite, the score of the run's latest completed eval (a held-out check beside the training metric). */
+    evals: Record<string, LatestEvalScore>}[]
   /** One row per step that any run logged: {step, <run_id>: value}. */
   points: Record<string, number | string>[]
 }
@@ -133,7 +136,7 @@ export function compare(store: Store, refs: string[], options: {metric: string; 
   }
   return {
     metric: options.metric,
-    runs: runs.map((r) => ({run_id: r.run_id, name: r.name, parent_run_id: r.parent_run_id, fork_step: r.fork_step, status: r.status, no_data_yet: noDataYet.get(r.run_id)!, summary: summaries.get(r.run_id)!})),
+    runs: runs.map((r) => ({run_id: r.run_id, name: r.name, parent_run_id: r.parent_run_id, fork_step: r.fork_step, status: r.status, no_data_yet: noDataYet.get(r.run_id)!, summary: summaries.get(r.run_id)!, evals: latestEvalScores(store, r.run_id)})),
     points: [...byStep.values()].sort((a, b) => (a.step as number) - (b.step as number)),
   }
 }
