@@ -10,7 +10,7 @@ export default class TreeCommand extends AutolabCommand<Tree> {
   static summary = 'The experiment tree of a campaign: forks with their steps, status, and the latest value of a metric.'
   static examples = ['<%= config.bin %> tree', '<%= config.bin %> tree --metric accuracy --json']
   static flags = {
-    metric: Flags.string({description: 'Metric whose latest value is shown on each run. [default: the primary_metric the campaign\'s runs declare; reward when they declare none or disagree] A metric no run of the campaign logged is METRIC_NOT_FOUND listing theirs.'}),
+    metric: Flags.string({description: 'Metric whose latest value is shown on each run, or eval:SUITE for the score of each run\'s latest completed eval of that suite. [default: the primary_metric the campaign\'s runs declare; reward when they declare none or disagree] A metric no run of the campaign logged is METRIC_NOT_FOUND listing theirs.'}),
     campaign: Flags.string({description: 'Campaign. [default: default]'}),
   }
 
