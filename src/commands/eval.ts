@@ -11,6 +11,7 @@ export default class Eval extends AutolabCommand<EvalStartResult> {
   static examples = [
     '<%= config.bin %> eval r3 --suite heldout --json',
     '<%= config.bin %> eval r3 --suite heldout --step 400 --n 500 --set temperature=0 --reason "is the reward real?" --json',
+    '<%= config.bin %> eval r3 --suite gpu-heldout --preempt --json',
   ]
   static args = {run: runArg({required: true})}
   static flags = {
@@ -18,11 +19,12 @@ export default class Eval extends AutolabCommand<EvalStartResult> {
     step: integerFlag({description: 'The checkpoint step to score. [default: the run\'s latest checkpoint]', min: 0}),
     n: integerFlag({description: 'How many examples to score ({n}).', default: DEFAULT_EVAL_N, min: 1, max: MAX_EVAL_N}),
     set: Flags.string({description: 'A setting for the eval, key=value (repeatable): written as a JSON object to the {settings} file.', multiple: true}),
+    preempt: Flags.boolean({description: 'When the run\'s host has too few free GPUs for the suite and the run holds some, pause the run first (resume it later with `autolab resume`).'}),
     ...mutationFlags,
   }
 
   async execute(ctx: Ctx, {args, flags}: Parsed<typeof Eval>): Promise<EvalStartResult> {
-    return startEval(ctx, {run: args.run, suite: flags.suite, step: flags.step, n: flags.n, sets: flags.set ?? [], reason: flags.reason, idempotencyKey: flags['idempotency-key']})
+    return startEval(ctx, {run: args.run, suite: flags.suite, step: flags.step, n: flags.n, sets: flags.set ?? [], reason: flags.reason, idempotencyKey: flags['idempotency-key'], preempt: flags.preempt})
   }
 
   render(r: EvalStartResult): string {

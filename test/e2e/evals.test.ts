@@ -1,9 +1,12 @@
 // Eval jobs, end to end through the built CLI: a fake trainer that announces checkpoints and
 // keeps running, and tiny sh eval commands (written into the sandbox's project), so nothing
-// here depends on the toy eval. Every wait is on a condition, with a bound.
+// here depends on the toy eval (but for --preempt, which needs a trainer that pauses: the toy).
+// Every wait is on a condition, with a bound.
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {parse, stringify} from 'yaml'
+import {exampleProjectYaml} from '../../src/lib/project.js'
 import {expectError, waitFor} from '../helpers/cli.js'
 import {type Sandbox, useSandboxes} from '../helpers/sandbox.js'
 
@@ -124,6 +127,31 @@ describe('eval', () => {
     const exported = await sb.ok(['export'])
     expect(exported.evals.map((e: any) => [e.eval_id, e.checkpoint_step, e.score])).toEqual([['e1', 20, 0.625], ['e2', 10, 0.625]])
     expect(exported.eval_examples.map((x: any) => [x.eval_id, x.idx, x.correct])).toEqual([['e1', 0, true], ['e1', 1, false], ['e2', 0, true], ['e2', 1, false]])
+  })
+
+  it('--preempt pauses the run holding the GPU, the eval takes it, and the run resumes afterwards', async () => {
+    const sb = sandbox()
+    const project = parse(exampleProjectYaml())
+    project.hosts = {local: {kind: 'local', gpus: [0]}}
+    project.recipes.toy.gpus = 1
+    project.recipes.toy.evals.gpu = {...project.recipes.toy.evals.heldout, gpus: 1}
+    writeFileSync(join(sb.dir, 'autolab.yaml'), stringify(project))
+    const run = await sb.ok(['launch', '--recipe', 'toy', '--set', 'step_time_ms=20', '--set', 'save_every=10', '--set', 'max_steps=100000'])
+    expect(run.gpus).toEqual(['0'])
+    await waitFor(async () => ((await sb.show(run.run_id)).checkpoints.length > 0 ? true : undefined), {message: 'a checkpoint'})
+    const refused = await sb.json(['eval', run.run_id, '--suite', 'gpu'])
+    expect(refused.json.error.code).toBe('NO_CAPACITY')
+    expect((await sb.show(run.run_id)).status).toBe('running')
+    const ev = await sb.ok(['eval', run.run_id, '--suite', 'gpu', '--preempt', '--reason', 'score it now'])
+    expect(ev).toMatchObject({status: 'running', gpus: ['0'], preempted_run: true})
+    expect((await sb.show(run.run_id)).status).toBe('paused')
+    expect((await ended(sb, ev.eval_id)).status).toBe('completed')
+    expect((await sb.ok(['resume', run.run_id])).status).toBe('running')
+    // With room on the host, --preempt pauses nothing.
+    const heldout = await sb.ok(['eval', run.run_id, '--suite', 'heldout', '--preempt'])
+    expect(heldout.preempted_run).toBe(false)
+    expect((await sb.show(run.run_id)).status).toBe('running')
+    await ended(sb, heldout.eval_id)
   })
 
   it('an eval that exits 3 is failed with its exit code and stderr tail; a bad result.json is failed, not a crash; the run runs on', async () => {

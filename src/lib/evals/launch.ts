@@ -13,7 +13,8 @@ import {AutolabError} from '../output/errors.js'
 import {packageRoot} from '../project.js'
 import {checkpointAt, latestCheckpoint, noCheckpoint} from '../runs/checkpoints.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, type Operation, stepDone} from '../runs/journal.js'
-import {placeRun} from '../runs/placement.js'
+import {hostCapacity, placeRun} from '../runs/placement.js'
+import {pauseRun} from '../runs/pause.js'
 import {resolveRun} from '../runs/queries.js'
 import {rollbackOperation} from '../runs/rollback.js'
 import {runRecipeSpec} from '../runs/start.js'
@@ -37,6 +38,8 @@ export interface EvalOptions {
   sets?: string[]
   reason?: string
   idempotencyKey?: string
+  /** When the run's host has too few free GPUs and the run itself holds some: pause the run first (it is resumable later). */
+  preempt?: boolean
 }
 
 export interface EvalStartResult {
@@ -51,6 +54,8 @@ export interface EvalStartResult {
   gpus: string[]
   pid: number | null
   dir: string
+  /** The run was paused (--preempt) to free the GPUs this eval took. */
+  preempted_run: boolean
   replayed: boolean
 }
 
@@ -83,6 +88,7 @@ export async function startEval(ctx: Ctx, options: EvalOptions): Promise<EvalSta
     })
   }
   const hash = argsHash('eval', {run: target.run_id, suite: options.suite, step: checkpoint.step, n, settings})
+  const preempted = options.preempt ? await preemptForEval(ctx, target.run_id, suite.gpus, options) : false
   const now = ctx.now()
   const reserved = store.write((): {replayed: EvalStartResult} | {op: Operation; evalId: string} => {
     const replay = checkIdempotency<EvalStartResult>(store, options.idempotencyKey, 'eval', hash)
@@ -115,7 +121,7 @@ export async function startEval(ctx: Ctx, options: EvalOptions): Promise<EvalSta
       if (!transitionEval(store, evalId, 'starting', 'running', {started_at: ctx.now().toISOString()})) {
         throw new AutolabError('CONFLICT', `Eval ${evalId} changed while it was starting.`, {details: {eval_id: evalId}})
       }
-      const result = startResult(store, evalId, pid)
+      const result = {...startResult(store, evalId, pid), preempted_run: preempted}
       commitOperation(store, op, result, ctx.now())
       recordEvent(store, {
         kind: 'eval_started', time: ctx.now(), actor: ctx.actor, runId: result.run_id, reason: options.reason ?? null,
@@ -174,6 +180,20 @@ function startResult(store: Store, evalId: string, pid: number): EvalStartResult
   const row = store.first(store.db.selectFrom('evals').selectAll().where('eval_id', '=', evalId))!
   return {
     eval_id: row.eval_id, run_id: row.run_id, suite: row.suite, status: row.status, checkpoint_step: row.checkpoint_step, settings: JSON.parse(row.settings) as JsonObject,
-    n: row.n, host: row.host_id, gpus: JSON.parse(row.gpus) as string[], pid, dir: row.dir, replayed: false,
+    n: row.n, host: row.host_id, gpus: JSON.parse(row.gpus) as string[], pid, dir: row.dir, preempted_run: false, replayed: false,
   }
+}
+
+/**
+ * --preempt: the run's host lacks the GPUs and the run itself holds some: pause the run (a
+ * checkpoint, then its GPUs are free; `resume` continues it), so the eval can take them. Nothing
+ * is paused when the host has room, when the run holds none, or when even its GPUs would not do.
+ */
+async function preemptForEval(ctx: Ctx, runId: string, needed: number, options: EvalOptions): Promise<boolean> {
+  const run = resolveRun(ctx.store, runId)
+  const held = (JSON.parse(run.gpus) as string[]).length
+  const {free} = hostCapacity(ctx.store, run.host_id)
+  if (needed === 0 || free >= needed || held === 0 || run.status !== 'running' || free + held < needed) return false
+  await pauseRun(ctx, {run: runId, reason: `preempted by an eval (suite ${options.suite})${options.reason ? `: ${options.reason}` : ''}`})
+  return true
 }
