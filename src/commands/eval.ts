@@ -19,15 +19,17 @@ export default class Eval extends AutolabCommand<EvalStartResult> {
     step: integerFlag({description: 'The checkpoint step to score. [default: the run\'s latest checkpoint]', min: 0}),
     n: integerFlag({description: 'How many examples to score ({n}).', default: DEFAULT_EVAL_N, min: 1, max: MAX_EVAL_N}),
     set: Flags.string({description: 'A setting for the eval, key=value (repeatable): written as a JSON object to the {settings} file.', multiple: true}),
+    queue: Flags.boolean({description: 'When the run\'s host has too few free GPUs for the suite, queue the eval (status queued; `tick` starts it) instead of NO_CAPACITY.'}),
     preempt: Flags.boolean({description: 'When the run\'s host has too few free GPUs for the suite and the run holds some, pause the run first (resume it later with `autolab resume`).'}),
     ...mutationFlags,
   }
 
   async execute(ctx: Ctx, {args, flags}: Parsed<typeof Eval>): Promise<EvalStartResult> {
-    return startEval(ctx, {run: args.run, suite: flags.suite, step: flags.step, n: flags.n, sets: flags.set ?? [], reason: flags.reason, idempotencyKey: flags['idempotency-key'], preempt: flags.preempt})
+    return startEval(ctx, {run: args.run, suite: flags.suite, step: flags.step, n: flags.n, sets: flags.set ?? [], reason: flags.reason, idempotencyKey: flags['idempotency-key'], preempt: flags.preempt, queue: flags.queue})
   }
 
   render(r: EvalStartResult): string {
+    if (r.status === 'queued') return `${r.eval_id}: ${r.suite} on ${r.run_id}@${r.checkpoint_step} queued: no free GPU on ${r.host}; \`autolab tick\` starts it when one frees up`
     return `${r.eval_id}: ${r.suite} on ${r.run_id}@${r.checkpoint_step} ${colourStatus(r.status)} (pid ${r.pid}, host ${r.host}); \`autolab wait --for eval\` wakes when it ends`
   }
 }

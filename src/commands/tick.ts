@@ -22,6 +22,8 @@ export default class Tick extends AutolabCommand<TickResult> {
       r.killed_orphans.length ? `killed orphans of ${r.killed_orphans.join(', ')}` : '',
       r.started.length ? `started ${r.started.join(', ')}` : '',
       r.still_queued.length ? `still queued ${r.still_queued.join(', ')}` : '',
+      r.started_evals.length ? `started evals ${r.started_evals.join(', ')}` : '',
+      r.still_queued_evals.length ? `evals still queued ${r.still_queued_evals.join(', ')}` : '',
       r.paused_for_deadline.length ? `paused for deadline ${r.paused_for_deadline.join(', ')}` : '',
       ...r.errors.map((e) => chalk.red(e)),
     ]

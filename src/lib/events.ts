@@ -35,6 +35,7 @@ export const EVENT_KINDS = {
   pause_escalated: {decision: false, description: 'a pause had to signal the trainer (SIGTERM): it ignored the pause request in control.json'},
   stray_process_stopped: {decision: false, description: 'doctor --fix killed a trainer process that belongs to no live run'},
   eval_started: {decision: true, description: 'an eval of a checkpoint was started (args: suite, step, n, settings; result: eval_id, checkpoint_step, pid)'},
+  eval_queued: {decision: true, description: 'an eval was queued until GPUs free up on its run\'s host (args: suite, step, n, settings; result: eval_id, checkpoint_step); tick starts it (eval_started)'},
   eval_kill: {decision: true, description: 'an eval was stopped (args: eval_id)'},
   eval: {decision: false, description: 'an eval ended: completed or failed (result: eval_id, run_id, suite, status, score, exit_code); wakes wait --for eval'},
 } as const satisfies Record<string, {decision: boolean; description: string}>

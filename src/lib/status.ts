@@ -106,10 +106,10 @@ export function statusBar(ctx: Pick<Ctx, 'store' | 'now' | 'warnings'>): StatusB
   return bar
 }
 
-/** Live evals, oldest first; none in a store from before evals (read unmigrated, statusBarBeforeOpen). */
+/** Evals queued or live, oldest first (a queued one holds no GPU: its gpus are []); none in a store from before evals (read unmigrated, statusBarBeforeOpen). */
 function pendingEvals(store: Store): {eval_id: string; run_id: string; suite: string; status: string; host_id: string; gpus: string}[] {
   try {
-    return store.prepare("SELECT eval_id, run_id, suite, status, host_id, gpus FROM evals WHERE status IN ('starting','running') ORDER BY seq").all() as {eval_id: string; run_id: string; suite: string; status: string; host_id: string; gpus: string}[]
+    return store.prepare("SELECT eval_id, run_id, suite, status, host_id, gpus FROM evals WHERE status IN ('queued','starting','running') ORDER BY seq").all() as {eval_id: string; run_id: string; suite: string; status: string; host_id: string; gpus: string}[]
   } catch {
     return []
   }

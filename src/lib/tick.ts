@@ -5,6 +5,7 @@
 import {budgetOf, getSetting, putSetting, recordBudgetCrossings} from './campaigns.js'
 import type {Ctx} from './context.js'
 import {doctor} from './doctor.js'
+import {startQueuedEval} from './evals/launch.js'
 import {startQueuedRun} from './runs/launch.js'
 import {pauseRun} from './runs/pause.js'
 import {placementCandidates} from './runs/placement.js'
@@ -24,6 +25,9 @@ export interface TickResult {
   killed_orphans: string[]
   started: string[]
   still_queued: string[]
+  /** Queued evals started now (their run's host has the GPUs), and those still waiting. */
+  started_evals: string[]
+  still_queued_evals: string[]
   paused_for_deadline: string[]
   errors: string[]
 }
@@ -48,7 +52,7 @@ function releaseLease(ctx: Ctx): void {
 
 export async function tick(ctx: Ctx): Promise<TickResult> {
   const result: TickResult = {
-    skipped: false, lease_holder: null, synced_runs: 0, exited: [], rolled_back_operations: [], killed_orphans: [], started: [], still_queued: [], paused_for_deadline: [], errors: [],
+    skipped: false, lease_holder: null, synced_runs: 0, exited: [], rolled_back_operations: [], killed_orphans: [], started: [], still_queued: [], started_evals: [], still_queued_evals: [], paused_for_deadline: [], errors: [],
   }
   const holder = acquireLease(ctx)
   if (holder !== null) return {...result, skipped: true, lease_holder: holder}
@@ -72,6 +76,17 @@ export async function tick(ctx: Ctx): Promise<TickResult> {
         const {code, retryable} = error as {code?: string; retryable?: boolean}
         // NO_CAPACITY that is not retryable: no host could ever fit it (the hosts changed since it was queued).
         if ((code !== 'NO_CAPACITY' || retryable === false) && code !== 'BUDGET_EXHAUSTED') result.errors.push(`${run.run_id}: ${(error as Error).message}`)
+      }
+    }
+    // Queued evals after queued runs, oldest first, each on its run's host.
+    for (const queuedEval of store.all(store.db.selectFrom('evals').select('eval_id').where('status', '=', 'queued').orderBy('seq'))) {
+      try {
+        await startQueuedEval(ctx, queuedEval.eval_id)
+        result.started_evals.push(queuedEval.eval_id)
+      } catch (error) {
+        result.still_queued_evals.push(queuedEval.eval_id)
+        const {code, retryable} = error as {code?: string; retryable?: boolean}
+        if ((code !== 'NO_CAPACITY' || retryable === false) && code !== 'BUDGET_EXHAUSTED') result.errors.push(`${queuedEval.eval_id}: ${(error as Error).message}`)
       }
     }
     for (const campaign of store.all(store.db.selectFrom('campaigns').selectAll().where('status', '=', 'active').where('deadline', 'is not', null))) {

@@ -154,6 +154,30 @@ describe('eval', () => {
     await ended(sb, heldout.eval_id)
   })
 
+  it('--queue waits for the GPU the run holds; tick starts it once the run is killed; a queued eval can be killed', async () => {
+    const sb = sandbox()
+    const project = parse(exampleProjectYaml())
+    project.hosts = {local: {kind: 'local', gpus: [0]}}
+    project.recipes.toy.gpus = 1
+    project.recipes.toy.evals.gpu = {...project.recipes.toy.evals.heldout, gpus: 1}
+    writeFileSync(join(sb.dir, 'autolab.yaml'), stringify(project))
+    const run = await sb.ok(['launch', '--recipe', 'toy', '--set', 'step_time_ms=20', '--set', 'save_every=10', '--set', 'max_steps=100000'])
+    await waitFor(async () => ((await sb.show(run.run_id)).checkpoints.length > 0 ? true : undefined), {message: 'a checkpoint'})
+    const queued = await sb.ok(['eval', run.run_id, '--suite', 'gpu', '--queue'])
+    expect(queued).toMatchObject({status: 'queued', gpus: [], pid: null})
+    const dropped = await sb.ok(['eval', run.run_id, '--suite', 'gpu', '--queue'])
+    const status = await sb.json(['status'])
+    expect(status.json.status.pending_evals).toEqual([expect.objectContaining({eval_id: queued.eval_id, status: 'queued'}), expect.objectContaining({eval_id: dropped.eval_id, status: 'queued'})])
+    expect((await sb.ok(['eval', 'kill', dropped.eval_id])).status).toBe('killed')
+    expect((await sb.ok(['tick'])).still_queued_evals).toEqual([queued.eval_id])
+    await sb.ok(['kill', run.run_id, '--grace', '0'])
+    const tick = await sb.ok(['tick'])
+    expect(tick.started_evals).toEqual([queued.eval_id])
+    const done = await ended(sb, queued.eval_id)
+    expect(done).toMatchObject({status: 'completed', gpus: ['0']})
+    expect((await sb.ok(['log', '--kind', 'eval_queued'])).events.map((e: any) => e.result.eval_id)).toEqual([queued.eval_id, dropped.eval_id])
+  })
+
   it('an eval that exits 3 is failed with its exit code and stderr tail; a bad result.json is failed, not a crash; the run runs on', async () => {
     const sb = sandbox()
     const runId = await runWithCheckpoints(sb)

@@ -31,7 +31,8 @@ export async function killEval(ctx: Ctx, options: {evalId: string; reason?: stri
   }
   const marked = store.write(() => {
     const current = getEval(store, row.eval_id)
-    if (!isLiveEval(current.status)) return false
+    // A queued eval has no process: it just never starts.
+    if (!isLiveEval(current.status) && current.status !== 'queued') return false
     return transitionEval(store, row.eval_id, current.status as EvalStatus, 'killed', {ended_at: ctx.now().toISOString()})
   })
   let stoppedBy: EvalKillResult['stopped_by'] = marked ? 'no_process' : 'already_ended'

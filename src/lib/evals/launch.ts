@@ -8,7 +8,7 @@
 import {campaignForMutation} from '../campaigns.js'
 import {applySets, type JsonObject} from '../config-merge.js'
 import type {Ctx} from '../context.js'
-import {recordEvent} from '../events.js'
+import {type NewEvent, recordEvent} from '../events.js'
 import {AutolabError} from '../output/errors.js'
 import {packageRoot} from '../project.js'
 import {checkpointAt, latestCheckpoint, noCheckpoint} from '../runs/checkpoints.js'
@@ -21,6 +21,7 @@ import {runRecipeSpec} from '../runs/start.js'
 import {expandTemplate, shellQuote} from '../shell.js'
 import type {Store} from '../store/open.js'
 import type {RunRow} from '../store/schema.js'
+import {getEval} from './queries.js'
 import {EXAMPLES_FILE, RESULT_FILE} from './results.js'
 import {transitionEval} from './state.js'
 import type {EvalSuite} from './suites.js'
@@ -40,6 +41,8 @@ export interface EvalOptions {
   idempotencyKey?: string
   /** When the run's host has too few free GPUs and the run itself holds some: pause the run first (it is resumable later). */
   preempt?: boolean
+  /** When the run's host has too few free GPUs: queue the eval (`tick` starts it) instead of NO_CAPACITY. */
+  queue?: boolean
 }
 
 export interface EvalStartResult {
@@ -90,30 +93,46 @@ export async function startEval(ctx: Ctx, options: EvalOptions): Promise<EvalSta
   const hash = argsHash('eval', {run: target.run_id, suite: options.suite, step: checkpoint.step, n, settings})
   const preempted = options.preempt ? await preemptForEval(ctx, target.run_id, suite.gpus, options) : false
   const now = ctx.now()
-  const reserved = store.write((): {replayed: EvalStartResult} | {op: Operation; evalId: string} => {
+  const reserved = store.write((): {replayed: EvalStartResult; fresh?: true} | {op: Operation; evalId: string} => {
     const replay = checkIdempotency<EvalStartResult>(store, options.idempotencyKey, 'eval', hash)
     if (replay) return {replayed: replay.result}
     const run = resolveRun(store, target.run_id)
     // An eval spends compute like a run: a closed campaign or a spent budget refuses it.
     campaignForMutation(store, run.campaign_id, {startsCompute: true, now})
     // GPUs on the run's own host (the checkpoint is there); live evals hold theirs (placement.ts).
-    const {gpus} = placeRun(store, {hosts: [run.host_id], gpus: suite.gpus})
+    const {gpus, status} = placeRun(store, {hosts: [run.host_id], gpus: suite.gpus, queue: options.queue})
     const seq = (store.first(store.db.selectFrom('evals').select((eb) => eb.fn.max('seq').as('seq')))?.seq ?? 0) + 1
     const evalId = `e${seq}`
     store.run(store.db.insertInto('evals').values({
       seq, eval_id: evalId, run_id: run.run_id, campaign_id: run.campaign_id, suite: options.suite, checkpoint_step: checkpoint.step, checkpoint_path: check.path,
-      host_id: run.host_id, gpus: JSON.stringify(gpus), status: 'starting', pid: null, exit_code: null, error: null, n, settings: JSON.stringify(settings),
+      host_id: run.host_id, gpus: JSON.stringify(gpus), status, pid: null, exit_code: null, error: null, n, settings: JSON.stringify(settings),
       dir: `${run.run_dir}/evals/${evalId}`, score: null, metrics: null, breakdown: null, reason: options.reason ?? null,
       created_at: now.toISOString(), started_at: null, ended_at: null, synced_at: null,
     }))
     const op = beginOperation(store, {kind: 'eval', key: options.idempotencyKey, hash, runId: run.run_id, now})
     // Which eval the operation made: what its rollback undoes.
     store.run(store.db.updateTable('operations').set({undo: JSON.stringify({eval_id: evalId})}).where('op_id', '=', op.opId))
+    if (status === 'queued') {
+      // Nothing to start yet: the operation is complete; tick starts the eval when GPUs free up.
+      const result = {...startResult(store, evalId, null), preempted_run: preempted}
+      commitOperation(store, op, result, now)
+      recordEvent(store, {kind: 'eval_queued', time: now, actor: ctx.actor, runId: run.run_id, reason: options.reason ?? null, args: {suite: options.suite, step: options.step ?? null, n, settings}, result: {eval_id: evalId, checkpoint_step: checkpoint.step}})
+      return {replayed: result, fresh: true}
+    }
     return {op, evalId}
   })
-  if ('replayed' in reserved) return {...reserved.replayed, replayed: true}
+  if ('replayed' in reserved) return {...reserved.replayed, replayed: !('fresh' in reserved)}
   const {op, evalId} = reserved
   stepDone(store, op, 'reserve', now)
+  return spawnAndCommitEval(ctx, op, evalId, suite, (result, pid) => ({
+    kind: 'eval_started', reason: options.reason ?? null,
+    args: {suite: options.suite, step: options.step ?? null, n, settings}, result: {eval_id: evalId, checkpoint_step: result.checkpoint_step, pid, host: result.host, gpus: result.gpus},
+  }), preempted)
+}
+
+/** Spawn the reserved eval, then mark it running, commit the journal and record the event; rolled back on failure. */
+async function spawnAndCommitEval(ctx: Ctx, op: Operation, evalId: string, suite: EvalSuite, event: (result: EvalStartResult, pid: number) => Pick<NewEvent, 'kind' | 'reason' | 'args' | 'result'>, preempted = false): Promise<EvalStartResult> {
+  const {store} = ctx
   try {
     const pid = await spawnEval(ctx, evalId, suite)
     stepDone(store, op, 'spawn', ctx.now())
@@ -123,16 +142,37 @@ export async function startEval(ctx: Ctx, options: EvalOptions): Promise<EvalSta
       }
       const result = {...startResult(store, evalId, pid), preempted_run: preempted}
       commitOperation(store, op, result, ctx.now())
-      recordEvent(store, {
-        kind: 'eval_started', time: ctx.now(), actor: ctx.actor, runId: result.run_id, reason: options.reason ?? null,
-        args: {suite: options.suite, step: options.step ?? null, n, settings}, result: {eval_id: evalId, checkpoint_step: result.checkpoint_step, pid, host: result.host, gpus: result.gpus},
-      })
+      recordEvent(store, {time: ctx.now(), actor: ctx.actor, runId: result.run_id, ...event(result, pid)})
       return result
     })
   } catch (error) {
     await rollbackOperation(ctx, op.opId, error)
     throw error
   }
+}
+
+/**
+ * Start a queued eval once its run's host has the GPUs (tick). A journalled start like any
+ * other; throws NO_CAPACITY (and changes nothing) while they are still taken.
+ */
+export async function startQueuedEval(ctx: Ctx, evalId: string): Promise<EvalStartResult> {
+  const {store} = ctx
+  const now = ctx.now()
+  const row = getEval(store, evalId)
+  const run = resolveRun(store, row.run_id)
+  const suite = suiteOfRun(run, row.suite)
+  const op = store.write(() => {
+    const current = getEval(store, evalId)
+    if (current.status !== 'queued') throw new AutolabError('INVALID_TRANSITION', `Eval ${evalId} is ${current.status}, not queued.`, {details: {eval_id: evalId, status: current.status}})
+    const {gpus} = placeRun(store, {hosts: [current.host_id], gpus: suite.gpus, queueable: false})
+    transitionEval(store, evalId, 'queued', 'starting', {})
+    store.run(store.db.updateTable('evals').set({gpus: JSON.stringify(gpus)}).where('eval_id', '=', evalId))
+    const began = beginOperation(store, {kind: 'eval', hash: argsHash('eval', {queued: evalId}), runId: current.run_id, now})
+    store.run(store.db.updateTable('operations').set({undo: JSON.stringify({eval_id: evalId})}).where('op_id', '=', began.opId))
+    return began
+  })
+  stepDone(store, op, 'reserve', now)
+  return spawnAndCommitEval(ctx, op, evalId, suite, (result, pid) => ({kind: 'eval_started', reason: null, args: {queued: true}, result: {eval_id: evalId, checkpoint_step: result.checkpoint_step, pid, host: result.host, gpus: result.gpus}}))
 }
 
 /**
@@ -176,7 +216,7 @@ async function spawnEval(ctx: Ctx, evalId: string, suite: EvalSuite): Promise<nu
   return pid
 }
 
-function startResult(store: Store, evalId: string, pid: number): EvalStartResult {
+function startResult(store: Store, evalId: string, pid: number | null): EvalStartResult {
   const row = store.first(store.db.selectFrom('evals').selectAll().where('eval_id', '=', evalId))!
   return {
     eval_id: row.eval_id, run_id: row.run_id, suite: row.suite, status: row.status, checkpoint_step: row.checkpoint_step, settings: JSON.parse(row.settings) as JsonObject,

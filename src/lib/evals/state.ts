@@ -6,6 +6,8 @@ import type {Store} from '../store/open.js'
 import type {EvalsTable} from '../store/schema.js'
 
 export const EVAL_STATES = {
+  /** Waiting for GPUs on the run's host (eval --queue); holds none. → starting (tick), killed */
+  queued: ['starting', 'killed'],
   /** Row reserved, the process being started (reserve-then-act). → running; failed (rolled back) */
   starting: ['running', 'failed', 'killed'],
   /** Process alive. → completed (exit 0 and a valid result.json), failed, killed */
