@@ -71,6 +71,19 @@ async function ended(sb: Sandbox, evalId: string): Promise<any> {
   }, {message: `eval ${evalId} ended`})
 }
 
+/** A toy run holding the only GPU of the host (local: gpus [0]), with a checkpoint; its recipe has a 1-GPU suite `gpu`. */
+async function toyRunHoldingTheGpu(sb: Sandbox): Promise<any> {
+  const project = parse(exampleProjectYaml())
+  project.hosts = {local: {kind: 'local', gpus: [0]}}
+  project.recipes.toy.gpus = 1
+  project.recipes.toy.evals.gpu = {...project.recipes.toy.evals.heldout, gpus: 1}
+  writeFileSync(join(sb.dir, 'autolab.yaml'), stringify(project))
+  const run = await sb.ok(['launch', '--recipe', 'toy', '--set', 'step_time_ms=20', '--set', 'save_every=10', '--set', 'max_steps=100000'])
+  expect(run.gpus).toEqual(['0'])
+  await waitFor(async () => ((await sb.show(run.run_id)).checkpoints.length > 0 ? true : undefined), {message: 'a checkpoint'})
+  return run
+}
+
 describe('eval', () => {
   it('returns at once, wakes wait --for eval when it ends, and stores score, settings and examples; the run is unaffected', async () => {
     const sb = sandbox()
@@ -131,14 +144,7 @@ describe('eval', () => {
 
   it('--preempt pauses the run holding the GPU, the eval takes it, and the run resumes afterwards', async () => {
     const sb = sandbox()
-    const project = parse(exampleProjectYaml())
-    project.hosts = {local: {kind: 'local', gpus: [0]}}
-    project.recipes.toy.gpus = 1
-    project.recipes.toy.evals.gpu = {...project.recipes.toy.evals.heldout, gpus: 1}
-    writeFileSync(join(sb.dir, 'autolab.yaml'), stringify(project))
-    const run = await sb.ok(['launch', '--recipe', 'toy', '--set', 'step_time_ms=20', '--set', 'save_every=10', '--set', 'max_steps=100000'])
-    expect(run.gpus).toEqual(['0'])
-    await waitFor(async () => ((await sb.show(run.run_id)).checkpoints.length > 0 ? true : undefined), {message: 'a checkpoint'})
+    const run = await toyRunHoldingTheGpu(sb)
     const refused = await sb.json(['eval', run.run_id, '--suite', 'gpu'])
     expect(refused.json.error.code).toBe('NO_CAPACITY')
     expect((await sb.show(run.run_id)).status).toBe('running')
@@ -156,13 +162,7 @@ describe('eval', () => {
 
   it('--queue waits for the GPU the run holds; tick starts it once the run is killed; a queued eval can be killed', async () => {
     const sb = sandbox()
-    const project = parse(exampleProjectYaml())
-    project.hosts = {local: {kind: 'local', gpus: [0]}}
-    project.recipes.toy.gpus = 1
-    project.recipes.toy.evals.gpu = {...project.recipes.toy.evals.heldout, gpus: 1}
-    writeFileSync(join(sb.dir, 'autolab.yaml'), stringify(project))
-    const run = await sb.ok(['launch', '--recipe', 'toy', '--set', 'step_time_ms=20', '--set', 'save_every=10', '--set', 'max_steps=100000'])
-    await waitFor(async () => ((await sb.show(run.run_id)).checkpoints.length > 0 ? true : undefined), {message: 'a checkpoint'})
+    const run = await toyRunHoldingTheGpu(sb)
     const queued = await sb.ok(['eval', run.run_id, '--suite', 'gpu', '--queue'])
     expect(queued).toMatchObject({status: 'queued', gpus: [], pid: null})
     const dropped = await sb.ok(['eval', run.run_id, '--suite', 'gpu', '--queue'])

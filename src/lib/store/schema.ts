@@ -194,7 +194,7 @@ export interface EvalsTable {
   host_id: string
   /** JSON array of the GPU ids the eval holds while live. */
   gpus: string
-  /** starting | running | completed | failed | killed (see evals/state.ts) */
+  /** queued | starting | running | completed | failed | killed (see evals/state.ts) */
   status: string
   pid: number | null
   exit_code: number | null
