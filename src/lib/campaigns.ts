@@ -43,6 +43,13 @@ export function spentGpuSeconds(store: Store, campaignId: string, now: Date): nu
   return row.spent
 }
 
+/** GPUs the campaign's live runs hold now (a run without GPUs counts as one device), i.e. GPU-seconds per second. */
+export function burnRate(store: Store, campaignId: string): number {
+  const row = store.prepare(`SELECT coalesce(sum(max(1, json_array_length(gpus))), 0) AS rate FROM runs WHERE campaign_id = ? AND status IN (${COMPUTING_STATES.map(() => '?').join(',')}) AND started_at IS NOT NULL`)
+    .get(campaignId, ...COMPUTING_STATES) as {rate: number}
+  return row.rate
+}
+
 export interface BudgetView {
   budget_gpu_seconds: number | null
   spent_gpu_seconds: number
@@ -51,19 +58,30 @@ export interface BudgetView {
   deadline_passed: boolean
   /** True when compute-starting operations are refused. */
   exhausted: boolean
+  /** The burn rate: GPU-seconds spent per second right now (each live run counts its GPUs, at least 1). */
+  burn_rate: number
+  /** Seconds until the budget is spent at that rate; null without a GPU budget or with nothing running. */
+  budget_seconds_left_at_rate: number | null
+  /** Seconds until the deadline (0 once passed); null without one. */
+  deadline_seconds_left: number | null
 }
 
 export function budgetOf(store: Store, campaign: CampaignRow, now: Date): BudgetView {
   const spent = spentGpuSeconds(store, campaign.campaign_id, now)
   const budget = campaign.budget_gpu_seconds
   const deadlinePassed = campaign.deadline !== null && Date.parse(campaign.deadline) <= now.getTime()
+  const burn = burnRate(store, campaign.campaign_id)
+  const left = budget === null ? null : Math.max(0, budget - spent)
   return {
     budget_gpu_seconds: budget,
     spent_gpu_seconds: Math.round(spent * 10) / 10,
-    left_gpu_seconds: budget === null ? null : Math.max(0, Math.round((budget - spent) * 10) / 10),
+    left_gpu_seconds: left === null ? null : Math.round(left * 10) / 10,
     deadline: campaign.deadline,
     deadline_passed: deadlinePassed,
     exhausted: deadlinePassed || (budget !== null && spent >= budget),
+    burn_rate: burn,
+    budget_seconds_left_at_rate: left === null || burn === 0 ? null : Math.round(left / burn),
+    deadline_seconds_left: campaign.deadline === null ? null : Math.max(0, Math.round((Date.parse(campaign.deadline) - now.getTime()) / 1000)),
   }
 }
 

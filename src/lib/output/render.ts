@@ -91,7 +91,11 @@ export function statusLine(bar: StatusBar): string {
   const parts = [`${r.running} running`, `${r.queued} queued`, `${r.paused} paused`]
   if (bar.gpus.total > 0) parts.push(`GPUs ${bar.gpus.free}/${bar.gpus.total} free`)
   parts.push(`campaign ${bar.campaign}${bar.campaign_status === 'finalized' ? ' (finalized)' : ''}`)
-  if (bar.budget?.left_gpu_seconds !== null && bar.budget?.left_gpu_seconds !== undefined) parts.push(`budget ${formatDuration(bar.budget.left_gpu_seconds)} GPU left`)
+  if (bar.budget?.left_gpu_seconds !== null && bar.budget?.left_gpu_seconds !== undefined) {
+    const atRate = bar.budget.budget_seconds_left_at_rate
+    parts.push(`budget ${formatDuration(bar.budget.left_gpu_seconds)} GPU left${atRate !== null && atRate !== undefined ? ` (${formatDuration(atRate)} at ${bar.budget.burn_rate} GPU${bar.budget.burn_rate === 1 ? '' : 's'})` : ''}`)
+  }
+  if (bar.budget?.deadline_seconds_left !== null && bar.budget?.deadline_seconds_left !== undefined) parts.push(`deadline in ${formatDuration(bar.budget.deadline_seconds_left)}`)
   const warnings = bar.warnings.map((w) => chalk.yellow(`warning: ${w}`))
   return [chalk.dim(parts.join(' · ')), ...warnings].join('\n')
 }
