@@ -27,7 +27,7 @@ export const EVENT_KINDS = {
   run_exited: {decision: false, description: 'a run\'s process ended (args: status, exit_code, step)'},
   checkpoint: {decision: false, description: 'the trainer announced a checkpoint (args: step, path, bytes)'},
   modify_ack: {decision: false, description: 'the trainer applied a modify (args: version, step it took effect at, applied)'},
-  anomaly: {decision: false, description: 'nan, inf, spike, stall or crash (args: type, metric, step)'},
+  anomaly: {decision: false, description: 'hard: nan, inf, stall or crash; soft: spike against the metric\'s goal (args: type, severity, metric, step, value, rule, threshold)'},
   trainer_event: {decision: false, description: 'any other event the trainer wrote to events.jsonl'},
   telemetry_rejected: {decision: false, description: 'trainer lines that broke the contract were skipped (args: count, by_file, first)'},
   budget: {decision: false, description: 'a campaign crossed 90% or 100% of its budget or deadline'},

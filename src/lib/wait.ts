@@ -14,6 +14,8 @@ import {syncRuns} from './runs/sync.js'
 /** Wake kinds and the event kinds behind them. `step` is a condition, not an event. */
 export const WAKE_KINDS = {
   anomaly: ['anomaly'],
+  /** Only hard anomalies (NaN/Inf, a crash, a stall): see AnomalySeverity. */
+  'anomaly:hard': ['anomaly'],
   exit: ['run_exited'],
   checkpoint: ['checkpoint'],
   eval: ['eval'],
@@ -77,7 +79,7 @@ export async function waitForEvents(ctx: Ctx, options: WaitOptions): Promise<Wai
       await syncRuns(ctx, {tolerateHostFaults: true})
       recordBudgetCrossings(store, ctx.now())
     }
-    const events = matchingEvents(ctx, cursor, eventKinds, runIds, evalIds)
+    const events = matchingEvents(ctx, cursor, eventKinds, runIds, evalIds).filter((e) => e.kind !== 'anomaly' || options.for.includes('anomaly') || (e.args as {severity?: string} | null)?.severity === 'hard')
     if (events.length > 0) {
       return {woken_by: kindOf(events[0].kind), events, cursor: events.at(-1)!.event_id}
     }

@@ -59,7 +59,8 @@ describe('tick, guide, anomalies, samples, compare', () => {
       'echo "{\\"step\\":13,\\"time\\":$t,\\"metrics\\":{\\"loss\\":1000}}" >> metrics.jsonl',
       'exec sleep 60', '',
     ].join('\n'))
-    writeFileSync(project, 'recipes:\n  hang:\n    stall_seconds: 1\n    command: "sh {project_dir}/hang.sh"\n')
+    // loss declares its goal (min): its jump up is against it, a soft anomaly; the stall is hard.
+    writeFileSync(project, 'recipes:\n  hang:\n    stall_seconds: 1\n    command: "sh {project_dir}/hang.sh"\n    metrics:\n      loss: {goal: min}\n')
     const run = act('launch', '--recipe', 'hang', '--project', project)
     const woke = await waitFor(() => {
       const w = act('wait', '--for', 'anomaly', '--run', run.run_id, '--since', '0', '--timeout', '1')
@@ -67,6 +68,8 @@ describe('tick, guide, anomalies, samples, compare', () => {
       return types.includes('stall') ? types : undefined
     }, 'a stall anomaly', 20_000)
     expect(woke).toEqual(['spike', 'stall'])
+    const hard = act('wait', '--for', 'anomaly:hard', '--run', run.run_id, '--since', '0', '--timeout', '1')
+    expect(hard.events.map((e: {args: {type: string; severity: string}}) => [e.args.type, e.args.severity])).toEqual([['stall', 'hard']])
   })
 
   it('samples and compare read what the trainer produced', async () => {

@@ -47,8 +47,8 @@ describe('ingest', () => {
     const data = [line(1, {loss: 1}), line(2, {loss: 'NaN'}), line(3, {loss: 'NaN'}), line(4, {loss: 'Infinity'}), line(5, {loss: 1}), line(6, {loss: '-Infinity'})].join('')
     const result = store.write(() => ingestMetrics(store, run, Buffer.from(data), null, source()))
     expect(result.events.map((e) => e.data)).toEqual([
-      {type: 'nan', metric: 'loss', step: 2, value: 'NaN'},
-      {type: 'inf', metric: 'loss', step: 6, value: '-Infinity'},
+      {type: 'nan', severity: 'hard', metric: 'loss', step: 2, value: 'NaN', rule: 'not_finite'},
+      {type: 'inf', severity: 'hard', metric: 'loss', step: 6, value: '-Infinity', rule: 'not_finite'},
     ])
     expect(metricHistory(store, 'r1').points.map((p) => p.loss)).toEqual([1, 'NaN', 'NaN', 'Infinity', 1, '-Infinity'])
   })
@@ -177,7 +177,8 @@ describe('ingest', () => {
   })
 
   describe('spikes', () => {
-    const wide = {run_id: 'r1', run_dir: '/runs/r1', observation_cadence: 5, trend_window: 20}
+    // Goals as a recipe declares them: a spike is an anomaly only against its metric's goal.
+    const wide = {run_id: 'r1', run_dir: '/runs/r1', observation_cadence: 5, trend_window: 20, recipe_spec: JSON.stringify({metrics: {accuracy: {goal: 'max'}, reward: {goal: 'max'}, loss: {goal: 'min'}, kl: {goal: 'min'}}})}
     const spikes = (metric: string, values: number[]) => {
       const data = values.map((v, i) => line(i + 1, {[metric]: v})).join('')
       return store.write(() => ingestMetrics(store, wide, Buffer.from(data), null, source())).events.filter((e) => e.data.type === 'spike')
@@ -191,7 +192,35 @@ describe('ingest', () => {
     })
 
     it('a real blow-up still spikes, once', () => {
-      expect(spikes('loss', [...jitter(1, 15), 50, 1]).map((e) => e.data)).toEqual([{type: 'spike', metric: 'loss', step: 16, value: 50, previous: 1 + 1e-4}])
+      expect(spikes('loss', [...jitter(1, 15), 50, 1]).map((e) => e.data)).toEqual([{
+        type: 'spike', severity: 'soft', metric: 'loss', step: 16, value: 50, previous: 1 + 1e-4, goal: 'min', rule: 'spike', threshold: {stds: SPIKE_STDS, floor_relative: 0.01},
+      }])
+    })
+
+    it('a jump in the good direction is no anomaly: reward or accuracy rising sharply, loss falling sharply', () => {
+      expect(spikes('reward', [...jitter(0.1, 15), 0.9, 0.95])).toEqual([])
+      expect(spikes('accuracy', [...jitter(0.1, 15), 0.6])).toEqual([])
+      expect(spikes('loss', [...jitter(5, 15), 0.2])).toEqual([])
+    })
+
+    it('no soft anomaly while a modify waits for its ack, nor for a window of steps after its effective step; after that, again', () => {
+      const modifyAt = (effectiveStep: number | null) => store.sqlite.prepare("INSERT INTO run_configs (run_id, version, config_id, effective_step, control_version, created_at) VALUES ('r1', 2, 'c', ?, 2, ?)")
+        .run(effectiveStep, new Date().toISOString())
+      store.sqlite.exec('PRAGMA foreign_keys = OFF')
+      modifyAt(null)
+      expect(spikes('loss', [...jitter(1, 15), 50])).toEqual([])
+      store.sqlite.exec("DELETE FROM run_configs WHERE run_id = 'r1'; DELETE FROM metric_steps")
+      modifyAt(10)
+      // Step 16 is within trend_window (20) steps of the effective step 10: the modify's doing.
+      expect(spikes('loss', [...jitter(1, 15), 50])).toEqual([])
+      store.sqlite.exec("DELETE FROM run_configs WHERE run_id = 'r1'; DELETE FROM metric_steps")
+      modifyAt(-100)
+      expect(spikes('loss', [...jitter(1, 15), 50]).map((e) => e.step)).toEqual([16])
+    })
+
+    it('a metric without a goal raises no spike, however it jumps (learning_rate at a modify, entropy)', () => {
+      expect(spikes('learning_rate', [...jitter(1e-5, 15), 0.05])).toEqual([])
+      expect(spikes('entropy', [...jitter(2, 15), 0.01])).toEqual([])
     })
 
     it('a drop of half the level of a settled metric spikes', () => {

@@ -220,7 +220,7 @@ function applyExit(ctx: Ctx, run: RunRow, probe: RunProbe): Applied['exited'] {
   transition(store, run.run_id, status, to, {exit_code: code, error, ended_at: now.toISOString()})
   recordEvent(store, {kind: 'run_exited', time: now, actor: 'system', runId: run.run_id, campaignId: run.campaign_id, args: {status: to, exit_code: code, step: run.step}, result: error ? {error} : null})
   if (to === 'failed' || to === 'lost') {
-    recordEvent(store, {kind: 'anomaly', time: now, actor: 'system', runId: run.run_id, campaignId: run.campaign_id, args: {type: 'crash', exit_code: code, status: to, step: run.step}})
+    recordEvent(store, {kind: 'anomaly', time: now, actor: 'system', runId: run.run_id, campaignId: run.campaign_id, args: {type: 'crash', severity: 'hard', exit_code: code, status: to, step: run.step, rule: 'nonzero_exit', cause: crashCause(probe.stderrTail)}})
   }
   return {run_id: run.run_id, status: to, exit_code: code}
 }
@@ -255,6 +255,14 @@ function applyAcknowledgement(store: Store, runId: string, version: unknown, ste
   if (newest) store.run(store.db.updateTable('runs').set({config_id: newest.config_id}).where('run_id', '=', runId))
 }
 
+/** What the stderr tail says killed a run, when it says it: out of memory, or a CUDA/NCCL error. */
+export function crashCause(stderrTail: string | null): 'out_of_memory' | 'cuda_error' | null {
+  if (!stderrTail) return null
+  if (/out of memory|OutOfMemoryError|Cannot allocate memory|MemoryError/i.test(stderrTail)) return 'out_of_memory'
+  if (/CUDA error|cudaError|NCCL error|CUBLAS_STATUS|cuDNN error/i.test(stderrTail)) return 'cuda_error'
+  return null
+}
+
 /**
  * A live process that has logged no new step for longer than the recipe's stall_seconds is
  * stalled: one anomaly per stalled step (it fires again only after progress, then a new stall).
@@ -270,5 +278,5 @@ function detectStall(ctx: Ctx, run: RunRow): void {
   const reported = store.first(store.db.selectFrom('events').select('args').where('run_id', '=', run.run_id).where('kind', '=', 'anomaly')
     .where('args', 'like', '{"type":"stall"%').orderBy('event_id', 'desc').limit(1))
   if (reported && (JSON.parse(reported.args ?? '{}') as {step?: number | null}).step === step) return
-  recordEvent(store, {kind: 'anomaly', time: now, actor: 'system', runId: run.run_id, campaignId: run.campaign_id, args: {type: 'stall', step, seconds: Math.round((now.getTime() - since) / 1000), stall_seconds: run.stall_seconds}})
+  recordEvent(store, {kind: 'anomaly', time: now, actor: 'system', runId: run.run_id, campaignId: run.campaign_id, args: {type: 'stall', severity: 'hard', step, seconds: Math.round((now.getTime() - since) / 1000), stall_seconds: run.stall_seconds, rule: 'stall', threshold: {seconds: run.stall_seconds}}})
 }

@@ -6,6 +6,7 @@
 import type {CheckpointCheck} from '../hosts/executor.js'
 import type {Store} from '../store/open.js'
 import {MAX_LINE_BYTES, parseJsonLine, type Rejections, type Verdict, validateMetricLine, validateSampleLine, validateTrainerEvent} from './validate.js'
+import {declaredMetrics, type Goal, goalOf} from './goals.js'
 import {parseMetricValue, recordMetrics, toJsonNumber} from './values.js'
 
 export interface IngestRun {
@@ -13,7 +14,15 @@ export interface IngestRun {
   run_dir: string
   observation_cadence: number
   trend_window: number
+  /** The run's recipe spec: the metrics' goals decide which way a spike is an anomaly (none: no spikes). */
+  recipe_spec?: string | null
 }
+
+/**
+ * hard: the run is in trouble whatever it was meant to do (NaN/Inf, a crash, a stall); soft: a
+ * metric moved sharply against its goal. `wait --for anomaly:hard` wakes on the first only.
+ */
+export type AnomalySeverity = 'hard' | 'soft'
 
 /** Something ingest noticed that becomes a decision-log event. */
 export interface IngestEvent {
@@ -182,6 +191,11 @@ class Window {
    * window without any spread (a constant) judges nothing; otherwise the spread has a floor of
    * SPIKE_FLOOR_RELATIVE × |mean|.
    */
+  /** The mean of the window's values (NaN when empty). */
+  mean(): number {
+    return this.sum / this.n
+  }
+
   isSpike(value: number): boolean {
     if (this.n < SPIKE_MIN_POINTS || !Number.isFinite(value)) return false
     const mean = this.sum / this.n
@@ -237,7 +251,7 @@ class MetricWindows {
     for (const row of rows.reverse()) {
       for (const [key, raw] of Object.entries(recordMetrics(row.record))) {
         const value = parseMetricValue(raw)
-        if (value !== undefined) this.push(key, row.step, value)
+        if (value !== undefined) this.push(key, row.step, value, null) // seeding only: no verdict wanted
       }
     }
   }
@@ -245,8 +259,8 @@ class MetricWindows {
   /** The value before the last pushed point (undefined: none); set by push, to spare an allocation per point. */
   previous: number | undefined
 
-  /** Add a point; returns whether it is a spike (and sets `previous`). */
-  push(key: string, step: number, value: number): boolean {
+  /** Add a point; returns whether it is a spike against the metric's goal (and sets `previous`). */
+  push(key: string, step: number, value: number, goal: Goal): boolean {
     if (!this.seeded) this.seed()
     let window = this.windows.get(key)
     if (!window) {
@@ -257,8 +271,11 @@ class MetricWindows {
     while (window.length > 0 && window.lastStep()! >= step) window.removeLast()
     const previous = window.lastValue()
     const previousStep = window.lastStep()
-    // One spike event per excursion: not again while the spikes follow one another.
-    let spike = window.isSpike(value)
+    // A spike is an anomaly only against the metric's goal: a reward jumping up or a loss
+    // dropping is what training is for, and a metric without a goal raises no soft anomaly at
+    // all (learning_rate jumping at a modify, KL moving). One event per excursion.
+    const mean = window.mean()
+    let spike = goal !== null && window.isSpike(value) && (goal === 'max' ? value < mean : value > mean)
     if (spike) {
       if (previousStep !== undefined && window.lastSpikeStep === previousStep) spike = false
       window.lastSpikeStep = step
@@ -273,12 +290,30 @@ class MetricWindows {
   }
 }
 
+/**
+ * The agent's own changes are not anomalies: while a modify waits for its acknowledgement, and
+ * for a window of steps after the step it took effect at, soft anomalies are not raised (the
+ * metrics it drives move because it was asked for; hard ones always are). A modify left
+ * unacknowledged for more than PENDING_MODIFY_SECONDS (a trainer that ignores control.json)
+ * stops counting, so it cannot silence a run for good.
+ */
+const PENDING_MODIFY_SECONDS = 600
+
+function modifySettling(store: Store, runId: string): (step: number, window: number) => boolean {
+  const since = new Date(Date.now() - PENDING_MODIFY_SECONDS * 1000).toISOString()
+  const row = store.prepare(`SELECT max(CASE WHEN effective_step IS NULL AND created_at >= ? THEN 1 ELSE 0 END) AS pending, max(effective_step) AS last
+    FROM run_configs WHERE run_id = ? AND version > 1`).get(since, runId) as {pending: number | null; last: number | null}
+  return (step, window) => row.pending === 1 || (row.last !== null && step >= row.last && step - row.last <= window)
+}
+
 export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastObservedStep: number | null, source: IngestSource): IngestResult {
   const {lines, consumed, midLine} = completeLines(data, source.midLine)
   const upsertStep = store.prepare(`INSERT INTO metric_steps (run_id, step, time, record) VALUES (?, ?, ?, ?)
     ON CONFLICT (run_id, step) DO UPDATE SET time = excluded.time, record = json_patch(record, excluded.record)`)
   const insertObservation = store.prepare('INSERT OR REPLACE INTO observations (run_id, step, time, metrics) VALUES (?, ?, ?, ?)')
   const windows = new MetricWindows(store, run)
+  const declared = declaredMetrics(run.recipe_spec)
+  const settling = modifySettling(store, run.run_id)
   const events: IngestEvent[] = []
   let points = 0
   let lastStep: number | null = null
@@ -288,12 +323,13 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
     const time = record.time ?? Date.now() / 1000
     for (const [key, value] of metrics) {
       points++
-      const spike = windows.push(key, step, value)
+      const goal = goalOf(declared, key)
+      const spike = windows.push(key, step, value, goal)
       const previous = windows.previous
       if (!Number.isFinite(value) && (previous === undefined || Number.isFinite(previous))) {
-        events.push({kind: 'anomaly', step, data: {type: Number.isNaN(value) ? 'nan' : 'inf', metric: key, step, value: toJsonNumber(value)}})
-      } else if (spike) {
-        events.push({kind: 'anomaly', step, data: {type: 'spike', metric: key, step, value, previous: previous ?? null}})
+        events.push({kind: 'anomaly', step, data: {type: Number.isNaN(value) ? 'nan' : 'inf', severity: 'hard', metric: key, step, value: toJsonNumber(value), rule: 'not_finite'}})
+      } else if (spike && !settling(step, run.trend_window)) {
+        events.push({kind: 'anomaly', step, data: {type: 'spike', severity: 'soft', metric: key, step, value, previous: previous ?? null, goal, rule: 'spike', threshold: {stds: SPIKE_STDS, floor_relative: SPIKE_FLOOR_RELATIVE}}})
       }
     }
     // The line is stored as written (validated): lossless, and re-serialising the numbers would cost more than the insert.
