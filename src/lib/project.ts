@@ -42,6 +42,14 @@ export interface Recipe {
   schema?: ConfigSchema | null
   /** Eval suites (`evals:`), by name; a run keeps them in its recipe spec. */
   evals?: Record<string, EvalSuite>
+  /** Guards (`guards: {kl: {max: 1.0}}`): a metric crossing its bound raises a soft anomaly; a run keeps them. */
+  guards?: Record<string, MetricGuard>
+}
+
+/** Bounds a metric should stay within (KL blow-up, entropy collapse): crossing one is a soft anomaly. */
+export interface MetricGuard {
+  min?: number
+  max?: number
 }
 
 export type MetricGoal = 'max' | 'min'
@@ -274,6 +282,7 @@ export function parseProject(text: string, file: string | null): Project {
       metrics,
       primaryMetric: (r.primary_metric as string | undefined) ?? null,
       evals: parseEvalSuites(r.evals, `${field}.evals`, bad),
+      guards: parseGuards(r.guards, `${field}.guards`, bad),
       env: parseEnv(r.env, `${field}.env`, bad),
       passEnv: parsePassEnv(r.pass_env, `${field}.pass_env`, DEFAULT_PASS_ENV, bad),
     }
@@ -336,6 +345,24 @@ function recipeSchema(raw: unknown, config: JsonObject, hotParams: Record<string
 }
 
 const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype'])
+
+function parseGuards(raw: unknown, field: string, bad: Bad): Record<string, MetricGuard> {
+  if (raw === undefined || raw === null) return {}
+  if (!isPlainObject(raw)) bad(field, 'must be a mapping of metric name to {min, max}, e.g. {kl: {max: 1.0}}')
+  const guards: Record<string, MetricGuard> = {}
+  for (const [metric, bounds] of Object.entries(raw as JsonObject)) {
+    const f = `${field}.${metric}`
+    if (metric.length === 0 || metric.length > 200 || FORBIDDEN_NAMES.has(metric)) bad(f, 'metric names are 1-200 characters (not __proto__, constructor or prototype)')
+    if (!isPlainObject(bounds)) bad(f, 'must be {min, max} (either may be omitted)')
+    const b = bounds as JsonObject
+    for (const key of Object.keys(b)) if (key !== 'min' && key !== 'max') bad(`${f}.${key}`, 'unknown field; known: min, max')
+    for (const key of ['min', 'max'] as const) if (b[key] !== undefined && (typeof b[key] !== 'number' || !Number.isFinite(b[key]))) bad(`${f}.${key}`, 'must be a finite number')
+    if (b.min === undefined && b.max === undefined) bad(f, 'give min, max or both')
+    if (typeof b.min === 'number' && typeof b.max === 'number' && b.min > b.max) bad(f, 'min is greater than max')
+    guards[metric] = {...(b.min === undefined ? {} : {min: b.min as number}), ...(b.max === undefined ? {} : {max: b.max as number})}
+  }
+  return guards
+}
 
 function parseMetrics(raw: unknown, field: string, bad: Bad): Record<string, MetricDecl> {
   if (raw === undefined || raw === null) return {}

@@ -1,7 +1,11 @@
 // Anomalies that mean something (issue 11): a whole toy campaign that goes well — a plateau, a
 // modify that lifts it, a fork, convergence — raises no anomaly at all, while a run that blows up
 // wakes `wait --for anomaly:hard` with the metric that went NaN.
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {parse, stringify} from 'yaml'
+import {exampleProjectYaml} from '../../src/lib/project.js'
 import {waitFor} from '../helpers/cli.js'
 import {useSandboxes} from '../helpers/sandbox.js'
 
@@ -34,5 +38,18 @@ describe('anomalies', () => {
     expect(woke.woken_by).toBe('anomaly:hard')
     expect(woke.events[0].args).toMatchObject({type: 'nan', severity: 'hard', rule: 'not_finite'})
     expect(typeof woke.events[0].args.metric).toBe('string')
+  })
+
+  it('a KL guard crossed raises one soft anomaly, for the whole excursion', async () => {
+    const sb = sandbox()
+    const project = parse(exampleProjectYaml())
+    project.recipes.toy.guards = {kl: {max: 0.5}}
+    writeFileSync(join(sb.dir, 'autolab.yaml'), stringify(project))
+    const run = await sb.launch({learning_rate: 0.05, max_steps: 300, step_time_ms: 0})
+    await waitFor(async () => ((await sb.show(run.run_id)).status === 'completed' ? true : undefined), {timeoutMs: 60_000, message: 'completed'})
+    const anomalies = (await sb.ok(['log', '--kind', 'anomaly'])).events
+    expect(anomalies).toHaveLength(1)
+    expect(anomalies[0].args).toMatchObject({type: 'guard', severity: 'soft', metric: 'kl', rule: 'guard', threshold: {max: 0.5}})
+    expect(anomalies[0].args.value).toBeGreaterThan(0.5)
   })
 })

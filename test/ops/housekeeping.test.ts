@@ -70,6 +70,9 @@ describe('tick, guide, anomalies, samples, compare', () => {
     expect(woke).toEqual(['spike', 'stall'])
     const hard = act('wait', '--for', 'anomaly:hard', '--run', run.run_id, '--since', '0', '--timeout', '1')
     expect(hard.events.map((e: {args: {type: string; severity: string}}) => [e.args.type, e.args.severity])).toEqual([['stall', 'hard']])
+    // The soft one stays visible while the run lives: status lists it and warns.
+    const status = act('status')
+    expect(status.open_soft_anomalies.map((e: {args: {type: string; metric: string}}) => [e.args.type, e.args.metric])).toEqual([['spike', 'loss']])
   })
 
   it('samples and compare read what the trainer produced', async () => {

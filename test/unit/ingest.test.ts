@@ -218,6 +218,18 @@ describe('ingest', () => {
       expect(spikes('loss', [...jitter(1, 15), 50]).map((e) => e.step)).toEqual([16])
     })
 
+    it('a guard crossed raises one soft anomaly per excursion past its bound; wobbling at the bound is the same excursion', () => {
+      const guarded = {...wide, recipe_spec: JSON.stringify({guards: {kl: {max: 1}, entropy: {min: 0.05}}})}
+      // kl: out at step 4, wobbling around the bound, back inside for a whole window (20), out again at 30.
+      const kl = [0.2, 0.5, 0.9, 1.2, 0.99, 1.01, 1.5, ...Array(22).fill(0.8), 1.1]
+      const data = kl.map((v, i) => line(i + 1, {kl: v, entropy: i < 10 ? 1 : 0.01})).join('')
+      const events = store.write(() => ingestMetrics(store, guarded, Buffer.from(data), null, source())).events
+      expect(events.map((e) => [e.data.type, e.data.severity, e.data.metric, e.step])).toEqual([
+        ['guard', 'soft', 'kl', 4], ['guard', 'soft', 'entropy', 11], ['guard', 'soft', 'kl', 30],
+      ])
+      expect(events[0].data).toMatchObject({value: 1.2, previous: 0.9, rule: 'guard', threshold: {max: 1}})
+    })
+
     it('a metric without a goal raises no spike, however it jumps (learning_rate at a modify, entropy)', () => {
       expect(spikes('learning_rate', [...jitter(1e-5, 15), 0.05])).toEqual([])
       expect(spikes('entropy', [...jitter(2, 15), 0.01])).toEqual([])

@@ -60,6 +60,11 @@ describe('project file', () => {
     ['recipes: {toy: {command: x, env: {A: "${1x}"}}}', 'recipes.toy.env.A'],
     ['recipes: {toy: {command: x, env: {A: "${HOME"}}}', 'recipes.toy.env.A'],
     ['recipes: {toy: {command: x, pass_env: PATH}}', 'recipes.toy.pass_env'],
+    ['recipes: {toy: {command: x, guards: {kl: {max: high}}}}', 'recipes.toy.guards.kl.max'],
+    ['recipes: {toy: {command: x, guards: {kl: {}}}}', 'recipes.toy.guards.kl'],
+    ['recipes: {toy: {command: x, guards: {kl: {min: 2, max: 1}}}}', 'recipes.toy.guards.kl'],
+    ['recipes: {toy: {command: x, guards: {kl: {above: 1}}}}', 'recipes.toy.guards.kl.above'],
+    ['recipes: {toy: {command: x, guards: [kl]}}', 'recipes.toy.guards'],
     ['recipes: {toy: {command: x, pass_env: [PATH, AUTOLAB_STORE]}}', 'recipes.toy.pass_env[1]'],
     ['recipes: {toy: {command: x, pass_env: [PATH, "A-B"]}}', 'recipes.toy.pass_env[1]'],
   ])('%s → INVALID_CONFIG naming %s', (text, field) => {

@@ -4,7 +4,7 @@ import type {JsonObject} from '../config-merge.js'
 import {canonicalJson, sha256} from '../config-merge.js'
 import type {ConfigSchema} from '../config-schema.js'
 import type {Ctx} from '../context.js'
-import {type MetricDecl, type Recipe, packageRoot} from '../project.js'
+import {type MetricDecl, type MetricGuard, type Recipe, packageRoot} from '../project.js'
 import type {EvalSuite} from '../evals/suites.js'
 import {expandTemplate} from '../shell.js'
 import type {Store} from '../store/open.js'
@@ -34,6 +34,8 @@ export interface RecipeSpec {
   primary_metric?: string | null
   /** The recipe's eval suites at launch (absent in runs from before evals: none). */
   evals?: Record<string, EvalSuite>
+  /** The recipe's metric guards at launch (absent: none). */
+  guards?: Record<string, MetricGuard>
 }
 
 export function runRecipeSpec(recipeSpecJson: string): RecipeSpec {
@@ -44,7 +46,7 @@ export function runRecipeSpec(recipeSpecJson: string): RecipeSpec {
 export function recipeOfRun(run: RunRow): Recipe & {projectDir: string} {
   const spec = runRecipeSpec(run.recipe_spec)
   return {
-    name: run.recipe, command: spec.command, config: {}, gpus: spec.gpus, hotParams: spec.hot_params, projectDir: spec.project_dir, schema: spec.schema, evals: spec.evals ?? {},
+    name: run.recipe, command: spec.command, config: {}, gpus: spec.gpus, hotParams: spec.hot_params, projectDir: spec.project_dir, schema: spec.schema, evals: spec.evals ?? {}, guards: spec.guards ?? {},
     observationCadence: run.observation_cadence, sampleCadence: run.sample_cadence, trendWindow: run.trend_window, stallSeconds: run.stall_seconds,
   }
 }
@@ -119,7 +121,7 @@ export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string
   const runId = `r${seq}`
   store.run(store.db.insertInto('runs').values({
     seq, run_id: runId, name: spec.name ?? null, campaign_id: spec.campaignId, parent_run_id: spec.parentRunId ?? null,
-    fork_step: spec.forkStep ?? null, host_id: placement.host_id, placement: spec.placementKind, recipe: recipe.name, recipe_spec: JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir, schema: recipe.schema, env: spec.trainerEnv, metrics: spec.metrics?.declared, primary_metric: spec.metrics?.primary, evals: recipe.evals ?? {}} satisfies RecipeSpec),
+    fork_step: spec.forkStep ?? null, host_id: placement.host_id, placement: spec.placementKind, recipe: recipe.name, recipe_spec: JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir, schema: recipe.schema, env: spec.trainerEnv, metrics: spec.metrics?.declared, primary_metric: spec.metrics?.primary, evals: recipe.evals ?? {}, guards: recipe.guards ?? {}} satisfies RecipeSpec),
     gpus: JSON.stringify(gpus), config_id: configId, status, pid: null, exit_code: null, error: null,
     step: spec.forkStep ?? null, run_dir: spec.runDir(runId),
     observation_cadence: recipe.observationCadence, sample_cadence: recipe.sampleCadence,

@@ -174,6 +174,12 @@ class Window {
     this.count(value, 1)
   }
 
+  /** Does any point but the newest satisfy `test`? */
+  anyBeforeLast(test: (value: number) => boolean): boolean {
+    for (let i = 0; i < this.length - 1; i++) if (test(this.values[this.index(i)])) return true
+    return false
+  }
+
   removeLast(): void {
     this.length--
     this.count(this.values[this.index(this.length)], -1)
@@ -285,6 +291,10 @@ class MetricWindows {
     return spike
   }
 
+  get(key: string): Window | undefined {
+    return this.windows.get(key)
+  }
+
   entries(): IterableIterator<[string, Window]> {
     return this.windows.entries()
   }
@@ -306,6 +316,20 @@ function modifySettling(store: Store, runId: string): (step: number, window: num
   return (step, window) => row.pending === 1 || (row.last !== null && step >= row.last && step - row.last <= window)
 }
 
+/** The recipe's guards a run keeps (recipe_spec.guards), read defensively: a bad spec guards nothing. */
+function guardsOf(recipeSpec: string | null | undefined): Record<string, {min?: number; max?: number}> {
+  try {
+    const guards = (JSON.parse(recipeSpec ?? '{}') as {guards?: unknown}).guards
+    return guards !== null && typeof guards === 'object' ? guards as Record<string, {min?: number; max?: number}> : {}
+  } catch {
+    return {}
+  }
+}
+
+function outside(bounds: {min?: number; max?: number}, value: number): boolean {
+  return Number.isFinite(value) && ((bounds.max !== undefined && value > bounds.max) || (bounds.min !== undefined && value < bounds.min))
+}
+
 export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastObservedStep: number | null, source: IngestSource): IngestResult {
   const {lines, consumed, midLine} = completeLines(data, source.midLine)
   const upsertStep = store.prepare(`INSERT INTO metric_steps (run_id, step, time, record) VALUES (?, ?, ?, ?)
@@ -314,6 +338,7 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
   const windows = new MetricWindows(store, run)
   const declared = declaredMetrics(run.recipe_spec)
   const settling = modifySettling(store, run.run_id)
+  const guards = guardsOf(run.recipe_spec)
   const events: IngestEvent[] = []
   let points = 0
   let lastStep: number | null = null
@@ -330,6 +355,11 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
         events.push({kind: 'anomaly', step, data: {type: Number.isNaN(value) ? 'nan' : 'inf', severity: 'hard', metric: key, step, value: toJsonNumber(value), rule: 'not_finite'}})
       } else if (spike && !settling(step, run.trend_window)) {
         events.push({kind: 'anomaly', step, data: {type: 'spike', severity: 'soft', metric: key, step, value, previous: previous ?? null, goal, rule: 'spike', threshold: {stds: SPIKE_STDS, floor_relative: SPIKE_FLOOR_RELATIVE}}})
+      } else if (Object.hasOwn(guards, key) && outside(guards[key], value) && !windows.get(key)!.anyBeforeLast((v) => outside(guards[key], v)) && !settling(step, run.trend_window)) {
+        // A guard crossed (KL blowing up, entropy collapsing): once per excursion past the bound,
+        // an excursion lasting until a whole window of points is back inside (noise at the
+        // bound is one excursion, not one per wobble).
+        events.push({kind: 'anomaly', step, data: {type: 'guard', severity: 'soft', metric: key, step, value, previous: previous ?? null, rule: 'guard', threshold: guards[key]}})
       }
     }
     // The line is stored as written (validated): lossless, and re-serialising the numbers would cost more than the insert.
