@@ -50,6 +50,34 @@ export function burnRate(store: Store, campaignId: string): number {
   return row.rate
 }
 
+/**
+ * GPU-seconds the campaign's live runs still need to reach their config's `max_steps`, at the
+ * pace of their recent steps (the last 20 logged): null when no live run says how far it goes or
+ * how fast (no max_steps, or fewer than two steps logged in this stretch).
+ */
+export function projectedNeed(store: Store, campaignId: string): number | null {
+  const runs = store.prepare(`SELECT r.run_id, r.step, r.gpus, c.body FROM runs r JOIN configs c ON c.config_id = r.config_id
+    WHERE r.campaign_id = ? AND r.status IN (${COMPUTING_STATES.map(() => '?').join(',')}) AND r.started_at IS NOT NULL`).all(campaignId, ...COMPUTING_STATES) as {run_id: string; step: number | null; gpus: string; body: string}[]
+  let need: number | null = null
+  for (const run of runs) {
+    let maxSteps: unknown
+    try {
+      maxSteps = (JSON.parse(run.body) as {max_steps?: unknown}).max_steps
+    } catch {
+      continue
+    }
+    if (typeof maxSteps !== 'number' || run.step === null) continue
+    const recent = store.prepare('SELECT step, time FROM metric_steps WHERE run_id = ? ORDER BY step DESC LIMIT 20').all(run.run_id) as {step: number; time: number}[]
+    if (recent.length < 2) continue
+    const [last, first] = [recent[0], recent.at(-1)!]
+    if (last.step <= first.step || last.time <= first.time) continue
+    const secondsPerStep = (last.time - first.time) / (last.step - first.step)
+    const devices = Math.max(1, (JSON.parse(run.gpus) as unknown[]).length)
+    need = (need ?? 0) + Math.max(0, maxSteps - run.step) * secondsPerStep * devices
+  }
+  return need === null ? null : Math.round(need)
+}
+
 export interface BudgetView {
   budget_gpu_seconds: number | null
   spent_gpu_seconds: number
@@ -64,6 +92,8 @@ export interface BudgetView {
   budget_seconds_left_at_rate: number | null
   /** Seconds until the deadline (0 once passed); null without one. */
   deadline_seconds_left: number | null
+  /** GPU-seconds the live runs still need to reach their max_steps at their recent pace (see projectedNeed); null when unknown. */
+  projected_need_gpu_seconds: number | null
 }
 
 export function budgetOf(store: Store, campaign: CampaignRow, now: Date): BudgetView {
@@ -82,6 +112,7 @@ export function budgetOf(store: Store, campaign: CampaignRow, now: Date): Budget
     burn_rate: burn,
     budget_seconds_left_at_rate: left === null || burn === 0 ? null : Math.round(left / burn),
     deadline_seconds_left: campaign.deadline === null ? null : Math.max(0, Math.round((Date.parse(campaign.deadline) - now.getTime()) / 1000)),
+    projected_need_gpu_seconds: budget === null ? null : projectedNeed(store, campaign.campaign_id),
   }
 }
 

@@ -102,6 +102,10 @@ export function statusBar(ctx: Pick<Ctx, 'store' | 'now' | 'warnings'>): StatusB
     const {budget_gpu_seconds: total, spent_gpu_seconds: spent} = bar.budget
     if (bar.budget.exhausted) bar.warnings.push(`campaign ${campaign.name}: budget exhausted${bar.budget.deadline_passed ? ' (deadline passed)' : ''}; launch, fork and resume are refused`)
     else if (total !== null && spent >= BUDGET_WARNING_FRACTION * total) bar.warnings.push(`campaign ${campaign.name}: ${Math.round((spent / total) * 100)}% of the GPU budget spent`)
+    const {projected_need_gpu_seconds: need, left_gpu_seconds: left} = bar.budget
+    if (!bar.budget.exhausted && need !== null && left !== null && need > left) {
+      bar.warnings.push(`campaign ${campaign.name}: at their recent pace the live runs need ~${Math.round(need)} GPU-seconds to reach their max_steps, but ${Math.round(left)} are left: the budget runs out first`)
+    }
   }
   return bar
 }

@@ -54,4 +54,22 @@ describe('a budget to plan with', () => {
     expect(human.stdout).toContain('deadline in')
     for (const run of runs) await sb.ok(['kill', run.run_id, '--grace', '0'])
   })
+
+  it('warns when the live runs would spend the budget before reaching their max_steps, at their recent pace', async () => {
+    const sb = sandbox()
+    await sb.ok(['campaign', 'create', 'tight', '--budget-gpu-hours', '0.01']) // 36 GPU-seconds
+    const run = await sb.launch({max_steps: 100000, step_time_ms: 20})
+    await sb.waitForSteps(run.run_id, 10)
+    const bar = await waitFor(async () => {
+      const status = (await sb.json(['status'])).json.status
+      return status.budget.projected_need_gpu_seconds !== null ? status : undefined
+    }, {message: 'a projection'})
+    expect(bar.budget.projected_need_gpu_seconds).toBeGreaterThan(bar.budget.left_gpu_seconds)
+    expect(bar.warnings.join('\n')).toContain('the budget runs out first')
+    await sb.ok(['kill', run.run_id, '--grace', '0'])
+    // Nothing live: nothing projected, no warning.
+    const after = (await sb.json(['status'])).json.status
+    expect(after.budget.projected_need_gpu_seconds).toBeNull()
+    expect(after.warnings.join('\n')).not.toContain('runs out first')
+  })
 })
