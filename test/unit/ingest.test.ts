@@ -197,6 +197,12 @@ describe('ingest', () => {
       }])
     })
 
+    it('a spike must also stand out from the median by the median absolute deviation: a lone value the std calls a spike in a window of two alternating levels still is one; a settling metric is quiet', () => {
+      const twoLevels = Array.from({length: 15}, (_, i) => (i % 2 ? 0.5 : 0.52))
+      expect(spikes('loss', [...twoLevels, 0.9]).map((e) => e.step)).toEqual([16])
+      expect(spikes('accuracy', [...jitter(0.5, 8), ...jitter(0.51, 8), 0.52])).toEqual([])
+    })
+
     it('a jump in the good direction is no anomaly: reward or accuracy rising sharply, loss falling sharply', () => {
       expect(spikes('reward', [...jitter(0.1, 15), 0.9, 0.95])).toEqual([])
       expect(spikes('accuracy', [...jitter(0.1, 15), 0.6])).toEqual([])

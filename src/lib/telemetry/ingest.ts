@@ -129,6 +129,12 @@ export const SPIKE_FLOOR_RELATIVE = 0.01
 /** Spikes are only judged once the window holds this many finite points. */
 const SPIKE_MIN_POINTS = 10
 
+function medianOfSorted(values: number[]): number {
+  if (values.length === 0) return Number.NaN
+  const mid = values.length >> 1
+  return values.length % 2 === 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2
+}
+
 /**
  * One metric's recent points in a ring buffer, with running sums of the finite ones: O(1) per
  * point, no allocation — ingest handles every point a trainer logs.
@@ -209,7 +215,35 @@ class Window {
     if (!(variance > 0)) return false
     const floor = SPIKE_FLOOR_RELATIVE * mean
     const d = value - mean
-    return d * d > SPIKE_STDS * SPIKE_STDS * Math.max(variance, floor * floor)
+    // The cheap test first (running sums): most points are not candidates.
+    if (!(d * d > SPIKE_STDS * SPIKE_STDS * Math.max(variance, floor * floor))) return false
+    // Then the robust one: the distance from the median, against the median absolute deviation
+    // (× 1.4826, a standard deviation for normal noise) with the same floor. One earlier outlier
+    // inflates the std and hides the next excursion; it does not move the median or the MAD.
+    return this.robustDistance(value) > SPIKE_STDS * Math.max(this.robustSpread(), Math.abs(SPIKE_FLOOR_RELATIVE * this.median()))
+  }
+
+  private finiteValues(): number[] {
+    const values: number[] = []
+    for (let i = 0; i < this.length; i++) {
+      const v = this.values[this.index(i)]
+      if (Number.isFinite(v)) values.push(v)
+    }
+    return values.sort((a, b) => a - b)
+  }
+
+  private median(): number {
+    return medianOfSorted(this.finiteValues())
+  }
+
+  private robustSpread(): number {
+    const values = this.finiteValues()
+    const med = medianOfSorted(values)
+    return 1.4826 * medianOfSorted(values.map((v) => Math.abs(v - med)).sort((a, b) => a - b))
+  }
+
+  private robustDistance(value: number): number {
+    return Math.abs(value - this.median())
   }
 
   /** The window's statistics (same definitions as trendStats, without building points). */
