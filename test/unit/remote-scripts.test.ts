@@ -4,6 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {PROBE_MAX_BYTES, type RunProbeRequest} from '../../src/lib/hosts/executor.js'
 import {parseCheck, parseImport, parseMaterialize} from '../../src/lib/hosts/remote-checkpoint-scripts.js'
 import {decodeField, hexPattern} from '../../src/lib/hosts/remote-frame.js'
+import {parseMuxReply} from '../../src/lib/hosts/ssh-mux.js'
 import {parseAlive, parseCreateRunDir, parseLaunch, parseProbe, parseRunDirList, parseSignal, parseSmallFile, parseTrainerList, trainersUnder} from '../../src/lib/hosts/remote-scripts.js'
 
 const out = (text: string) => Buffer.from(text, 'latin1')
@@ -149,5 +150,16 @@ describe('frame helpers', () => {
   it('hexPattern matches od -An -tx1 byte for byte', () => {
     expect(hexPattern('/a\n')).toBe(' 2f 61 0a ')
     expect(hexPattern(Buffer.from([0, 255]))).toBe(' 00 ff ')
+  })
+})
+
+describe('the mux\'s answer (parseMuxReply)', () => {
+  it('reads a well-formed header; refuses anything else whole', () => {
+    expect(parseMuxReply('{"code":0,"signal":null,"stderr":"","stdout_bytes":3}')).toEqual({code: 0, signal: null, stderr: '', stdout_bytes: 3})
+    expect(parseMuxReply('{"error":{"code":"HOST_UNREACHABLE","message":"down","retryable":true}}')).toMatchObject({error: {code: 'HOST_UNREACHABLE'}})
+    for (const bad of ['', 'nope', '[]', 'null', '{"stdout_bytes":-1}', '{"stdout_bytes":1.5}', '{"stdout_bytes":1e12}', '{"code":"0"}', '{"stderr":7}',
+      '{"error":{"code":"NOT_A_CODE","message":"x","retryable":false}}', '{"error":{"code":"INTERNAL","retryable":false}}', '{"error":null}', '{"error":{"code":"INTERNAL","message":"x","retryable":false,"details":[1]}}']) {
+      expect(parseMuxReply(bad), bad).toBeNull()
+    }
   })
 })

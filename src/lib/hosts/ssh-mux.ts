@@ -12,7 +12,7 @@ import {lstatSync, mkdirSync} from 'node:fs'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
 import type {ClientChannel} from 'ssh2'
-import {AutolabError, type ErrorCode} from '../output/errors.js'
+import {AutolabError, ERROR_CODES, type ErrorCode} from '../output/errors.js'
 import {packageRoot} from '../project.js'
 import {type ConnectOptions, type ExecResult, SshConnection} from './ssh-connection.js'
 import type {SshTarget} from './ssh-target.js'
@@ -110,6 +110,32 @@ function startMux(socket: string, target: SshTarget, options: ConnectOptions, se
   }
 }
 
+/** The socket's answer is read like any remote answer: every field checked, or the whole answer refused (null). */
+export function parseMuxReply(line: string): MuxReply | null {
+  let raw: unknown
+  try {
+    raw = JSON.parse(line)
+  } catch {
+    return null
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return null
+  const r = raw as Record<string, unknown>
+  const bytes = r.stdout_bytes ?? 0
+  if (!Number.isSafeInteger(bytes) || (bytes as number) < 0 || (bytes as number) > MAX_MUX_STDOUT) return null
+  if (r.code !== undefined && r.code !== null && !Number.isSafeInteger(r.code)) return null
+  if (r.signal !== undefined && r.signal !== null && typeof r.signal !== 'string') return null
+  if (r.stderr !== undefined && typeof r.stderr !== 'string') return null
+  if (r.error !== undefined) {
+    const e = r.error as Record<string, unknown> | null
+    if (e === null || typeof e !== 'object' || typeof e.code !== 'string' || !Object.hasOwn(ERROR_CODES, e.code) || typeof e.message !== 'string' || typeof e.retryable !== 'boolean') return null
+    if (e.details !== undefined && (e.details === null || typeof e.details !== 'object' || Array.isArray(e.details))) return null
+  }
+  return r as MuxReply
+}
+
+/** An answer larger than any script may produce (the probe's budget is 32 MiB of base64) is refused. */
+const MAX_MUX_STDOUT = 256 << 20
+
 /** One request on a fresh socket connection: the reply header, then exactly stdout_bytes bytes. */
 export function request(socket: string, body: MuxRequest, timeoutMs: number | null = null): Promise<{reply: MuxReply; stdout: Buffer}> {
   return new Promise((resolvePromise, reject) => {
@@ -132,9 +158,8 @@ export function request(socket: string, body: MuxRequest, timeoutMs: number | nu
           if (buffer.length > 1 << 20) finish(new Error('the mux answered out of frame'))
           return
         }
-        try {
-          reply = JSON.parse(buffer.subarray(0, newline).toString('utf8')) as MuxReply
-        } catch {
+        reply = parseMuxReply(buffer.subarray(0, newline).toString('utf8'))
+        if (reply === null) {
           finish(new Error('the mux answered out of frame'))
           return
         }
