@@ -12,11 +12,13 @@ export interface DeclaredMetrics {
   goals: Record<string, Goal>
   /** The metric that says which run is best (one with a goal), or null. */
   primary: string | null
+  /** The recipe's guards (`guards: {kl: {max: 1}}`): bounds whose crossing is a soft anomaly. */
+  guards: Record<string, {min?: number; max?: number}>
 }
 
 /** The declarations stored in a run's recipe_spec JSON (tolerant: anything malformed declares nothing). */
 export function declaredMetrics(recipeSpecJson: string | null | undefined): DeclaredMetrics {
-  let spec: {metrics?: unknown; primary_metric?: unknown} = {}
+  let spec: {metrics?: unknown; primary_metric?: unknown; guards?: unknown} = {}
   try {
     spec = recipeSpecJson ? JSON.parse(recipeSpecJson) as typeof spec : {}
   } catch {
@@ -30,7 +32,9 @@ export function declaredMetrics(recipeSpecJson: string | null | undefined): Decl
     }
   }
   const primary = typeof spec.primary_metric === 'string' && Object.hasOwn(goals, spec.primary_metric) ? spec.primary_metric : null
-  return {goals, primary}
+  // Written by autolab from a validated project file; a malformed one guards nothing.
+  const guards = spec.guards !== null && typeof spec.guards === 'object' && !Array.isArray(spec.guards) ? spec.guards as DeclaredMetrics['guards'] : {}
+  return {goals, primary, guards}
 }
 
 export function goalOf(declared: DeclaredMetrics, metric: string): Goal {

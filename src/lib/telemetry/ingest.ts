@@ -350,16 +350,6 @@ function modifySettling(store: Store, runId: string): (step: number, window: num
   return (step, window) => row.pending === 1 || (row.last !== null && step >= row.last && step - row.last <= window)
 }
 
-/** The recipe's guards a run keeps (recipe_spec.guards), read defensively: a bad spec guards nothing. */
-function guardsOf(recipeSpec: string | null | undefined): Record<string, {min?: number; max?: number}> {
-  try {
-    const guards = (JSON.parse(recipeSpec ?? '{}') as {guards?: unknown}).guards
-    return guards !== null && typeof guards === 'object' ? guards as Record<string, {min?: number; max?: number}> : {}
-  } catch {
-    return {}
-  }
-}
-
 function outside(bounds: {min?: number; max?: number}, value: number): boolean {
   return Number.isFinite(value) && ((bounds.max !== undefined && value > bounds.max) || (bounds.min !== undefined && value < bounds.min))
 }
@@ -372,7 +362,7 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
   const windows = new MetricWindows(store, run)
   const declared = declaredMetrics(run.recipe_spec)
   const settling = modifySettling(store, run.run_id)
-  const guards = guardsOf(run.recipe_spec)
+  const {guards} = declared
   const events: IngestEvent[] = []
   let points = 0
   let lastStep: number | null = null
