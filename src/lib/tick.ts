@@ -50,6 +50,23 @@ function releaseLease(ctx: Ctx): void {
   ctx.store.write(() => ctx.store.run(ctx.store.db.deleteFrom('settings').where('key', '=', LEASE_KEY).where('value', 'like', `{"pid":${process.pid},%`)))
 }
 
+/**
+ * Start each queued job in order. One still waiting for room stays queued quietly; anything else
+ * is an error of the tick (NO_CAPACITY that is not retryable: no host could ever fit it any more).
+ */
+async function startEach(ids: string[], start: (id: string) => Promise<unknown>, started: string[], stillQueued: string[], errors: string[]): Promise<void> {
+  for (const id of ids) {
+    try {
+      await start(id)
+      started.push(id)
+    } catch (error) {
+      stillQueued.push(id)
+      const {code, retryable} = error as {code?: string; retryable?: boolean}
+      if ((code !== 'NO_CAPACITY' || retryable === false) && code !== 'BUDGET_EXHAUSTED') errors.push(`${id}: ${(error as Error).message}`)
+    }
+  }
+}
+
 export async function tick(ctx: Ctx): Promise<TickResult> {
   const result: TickResult = {
     skipped: false, lease_holder: null, synced_runs: 0, exited: [], rolled_back_operations: [], killed_orphans: [], started: [], still_queued: [], started_evals: [], still_queued_evals: [], paused_for_deadline: [], errors: [],
@@ -67,28 +84,10 @@ export async function tick(ctx: Ctx): Promise<TickResult> {
     // Oldest first; an 'auto' run goes to the first host of the project file with room, a pinned one waits for its host.
     const queued = store.all(store.db.selectFrom('runs').select(['run_id', 'placement']).where('status', '=', 'queued').orderBy('seq'))
     const candidates = queued.some((r) => r.placement === 'auto') ? placementCandidates(ctx) : []
-    for (const run of queued) {
-      try {
-        await startQueuedRun(ctx, run.run_id, candidates)
-        result.started.push(run.run_id)
-      } catch (error) {
-        result.still_queued.push(run.run_id)
-        const {code, retryable} = error as {code?: string; retryable?: boolean}
-        // NO_CAPACITY that is not retryable: no host could ever fit it (the hosts changed since it was queued).
-        if ((code !== 'NO_CAPACITY' || retryable === false) && code !== 'BUDGET_EXHAUSTED') result.errors.push(`${run.run_id}: ${(error as Error).message}`)
-      }
-    }
+    await startEach(queued.map((r) => r.run_id), (id) => startQueuedRun(ctx, id, candidates), result.started, result.still_queued, result.errors)
     // Queued evals after queued runs, oldest first, each on its run's host.
-    for (const queuedEval of store.all(store.db.selectFrom('evals').select('eval_id').where('status', '=', 'queued').orderBy('seq'))) {
-      try {
-        await startQueuedEval(ctx, queuedEval.eval_id)
-        result.started_evals.push(queuedEval.eval_id)
-      } catch (error) {
-        result.still_queued_evals.push(queuedEval.eval_id)
-        const {code, retryable} = error as {code?: string; retryable?: boolean}
-        if ((code !== 'NO_CAPACITY' || retryable === false) && code !== 'BUDGET_EXHAUSTED') result.errors.push(`${queuedEval.eval_id}: ${(error as Error).message}`)
-      }
-    }
+    const queuedEvals = store.all(store.db.selectFrom('evals').select('eval_id').where('status', '=', 'queued').orderBy('seq')).map((e) => e.eval_id)
+    await startEach(queuedEvals, (id) => startQueuedEval(ctx, id), result.started_evals, result.still_queued_evals, result.errors)
     for (const campaign of store.all(store.db.selectFrom('campaigns').selectAll().where('status', '=', 'active').where('deadline', 'is not', null))) {
       if (!budgetOf(store, campaign, ctx.now()).deadline_passed) continue
       const running = store.all(store.db.selectFrom('runs').select('run_id').where('campaign_id', '=', campaign.campaign_id).where('status', '=', 'running'))

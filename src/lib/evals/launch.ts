@@ -10,14 +10,13 @@ import {applySets, type JsonObject} from '../config-merge.js'
 import type {Ctx} from '../context.js'
 import {type NewEvent, recordEvent} from '../events.js'
 import {AutolabError} from '../output/errors.js'
-import {packageRoot} from '../project.js'
 import {checkpointAt, latestCheckpoint, noCheckpoint} from '../runs/checkpoints.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, type Operation, stepDone} from '../runs/journal.js'
 import {hostCapacity, placeRun} from '../runs/placement.js'
 import {pauseRun} from '../runs/pause.js'
 import {resolveRun} from '../runs/queries.js'
 import {rollbackOperation} from '../runs/rollback.js'
-import {runRecipeSpec} from '../runs/start.js'
+import {runRecipeSpec, runTemplateVars} from '../runs/start.js'
 import {expandTemplate, shellQuote} from '../shell.js'
 import type {Store} from '../store/open.js'
 import type {RunRow} from '../store/schema.js'
@@ -185,10 +184,7 @@ async function spawnEval(ctx: Ctx, evalId: string, suite: EvalSuite): Promise<nu
   const run = resolveRun(store, row.run_id)
   const spec = runRecipeSpec(run.recipe_spec)
   const command = expandTemplate(suite.command, {
-    node: process.execPath,
-    examples: `${packageRoot()}/dist/examples`,
-    project_dir: spec.project_dir,
-    run_dir: run.run_dir,
+    ...runTemplateVars(run),
     checkpoint: row.checkpoint_path,
     n: String(row.n),
     out: `${row.dir}/${RESULT_FILE}`,

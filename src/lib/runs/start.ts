@@ -151,6 +151,11 @@ export function twinWarning(runId: string, twin: string): string {
 }
 
 
+/** The placeholders every command of a run expands the same way (its trainer's, its evals'). */
+export function runTemplateVars(run: Pick<RunRow, 'run_dir' | 'recipe_spec'>): {node: string; examples: string; project_dir: string; run_dir: string} {
+  return {node: process.execPath, examples: `${packageRoot()}/dist/examples`, project_dir: runRecipeSpec(run.recipe_spec).project_dir, run_dir: run.run_dir}
+}
+
 /**
  * Write the run's files (config.json only when given: a resume keeps its own) and start the
  * wrapper; the pid is saved at once, so a crash right after leaves it for recovery to kill.
@@ -160,13 +165,7 @@ export async function startRunProcess(ctx: Ctx, runId: string, options: {config?
   const run = getRun(store, runId)
   const spec = runRecipeSpec(run.recipe_spec)
   const gpus = JSON.parse(run.gpus) as string[]
-  const command = expandTemplate(spec.command, {
-    node: process.execPath,
-    examples: `${packageRoot()}/dist/examples`,
-    project_dir: spec.project_dir,
-    run_dir: run.run_dir,
-    config: `${run.run_dir}/config.json`,
-  })
+  const command = expandTemplate(spec.command, {...runTemplateVars(run), config: `${run.run_dir}/config.json`})
   const files: Record<string, string> = {
     'control.json': `${run.control}\n`,
     'command.sh': commandScript({runId, runDir: run.run_dir, resumeFrom: options.resumeFrom, gpus, storeId: store.id}, command),
