@@ -89,9 +89,8 @@ describe('eval', () => {
     const sb = sandbox()
     const runId = await runWithCheckpoints(sb)
     const cursor = (await sb.ok(['log', '--limit', '1'])).cursor
-    const started = performance.now()
+    // It returns while the eval runs: `running`, never the eval's outcome (the speed is the bench's to measure).
     const ev = await sb.ok(['eval', runId, '--suite', 'good', '--set', 'temperature=0', '--set', 'split=test', '--n', '7', '--reason', 'is the reward real?'])
-    expect(performance.now() - started).toBeLessThan(1500) // one CLI start plus the spawn, not the eval
     expect(ev).toMatchObject({eval_id: 'e1', run_id: runId, suite: 'good', status: 'running', checkpoint_step: 20, settings: {temperature: 0, split: 'test'}, n: 7, host: 'local', replayed: false})
     expect(ev.pid).toBeGreaterThan(0)
 

@@ -163,6 +163,8 @@ export async function startQueuedEval(ctx: Ctx, evalId: string): Promise<EvalSta
   const op = store.write(() => {
     const current = getEval(store, evalId)
     if (current.status !== 'queued') throw new AutolabError('INVALID_TRANSITION', `Eval ${evalId} is ${current.status}, not queued.`, {details: {eval_id: evalId, status: current.status}})
+    // As when it was asked for: a closed campaign or a spent budget does not start it (it stays queued).
+    campaignForMutation(store, current.campaign_id, {startsCompute: true, now})
     const {gpus} = placeRun(store, {hosts: [current.host_id], gpus: suite.gpus, queueable: false})
     transitionEval(store, evalId, 'queued', 'starting', {})
     store.run(store.db.updateTable('evals').set({gpus: JSON.stringify(gpus)}).where('eval_id', '=', evalId))
