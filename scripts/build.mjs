@@ -30,12 +30,14 @@ await build({
   // Native or rarely needed: loaded from node_modules only when a command asks for them.
   // typescript: only oclif's development-mode loader wants it; never at run time.
   external: ['better-sqlite3', 'ssh2', 'cpu-features', 'typescript'],
+  // oclif's debug logging is off in autolab: a no-op stands in for the package (see the stub).
+  alias: {debug: './scripts/stubs/debug.cjs'},
   define: {'import.meta.url': '__autolab_import_meta_url'},
   banner: {js: "const __autolab_import_meta_url = require('node:url').pathToFileURL(__filename).href;"},
   logLevel: 'warning',
   legalComments: 'none',
   // Smaller source: less to read and hash against the code cache at every start. keepNames: oclif and error messages use class names.
-  minify: true,
+  minify: process.env.AUTOLAB_BUILD_UNMINIFIED !== '1',
   keepNames: true,
 })
 run(bin('oclif'), ['manifest'])

@@ -9,6 +9,7 @@ import {recordEvent} from './events.js'
 import {killAndWait} from './runs/process-control.js'
 import {recoverAbandonedOperations} from './runs/recovery.js'
 import {LIVE_STATES, isTerminal} from './runs/state-machine.js'
+import {runRows} from './runs/queries.js'
 
 export interface StrayProcess {
   host: string
@@ -44,7 +45,7 @@ export async function doctor(ctx: Ctx, options: {fix: boolean}): Promise<DoctorR
   const {store} = ctx
   const rolledBack = await recoverAbandonedOperations(ctx)
   const openOps = store.all(store.db.selectFrom('operations').select(['op_id', 'kind', 'run_id', 'pid']).where('state', '=', 'started'))
-  const runs = store.all(store.db.selectFrom('runs').selectAll())
+  const runs = store.all(runRows(store))
   const report: DoctorReport = {
     store_id: store.id, rolled_back_operations: rolledBack, open_operations: openOps, dirs_without_rows: [], dirs_of_other_stores: [],
     rows_without_dirs: [], live_processes_of_ended_runs: [], stray_processes: [], unreachable_hosts: [], ok: true,

@@ -24,7 +24,7 @@ export function writeExport(ctx: Ctx, campaign: CampaignView, write: Write): voi
   const runIds = `SELECT run_id FROM runs WHERE campaign_id = ?`
   write(`{"format":"autolab-export/1","exported_at":${JSON.stringify(ctx.now().toISOString())},"campaign":${toJson(campaign)}`)
   write(`,"tree":${toJson(buildTree(store, {campaign: id, metric: 'reward'}))}`)
-  section(write, 'runs', store.prepare('SELECT * FROM runs WHERE campaign_id = ? ORDER BY seq').iterate(id) as Iterable<RunRow>, (run) => {
+  section(write, 'runs', store.prepare('SELECT runs.*, recipe_specs.body AS recipe_spec FROM runs JOIN recipe_specs USING (spec_id) WHERE campaign_id = ? ORDER BY seq').iterate(id) as Iterable<RunRow>, (run) => {
     const versions = store.all(store.db.selectFrom('run_configs').select(['version', 'config_id', 'effective_step', 'control_version', 'created_at']).where('run_id', '=', run.run_id).orderBy('version'))
     // The trainer's environment may hold secrets (pass_env: [WANDB_API_KEY]): its names only.
     const {env, ...recipeSpec} = JSON.parse(run.recipe_spec) as {env?: Record<string, string>}

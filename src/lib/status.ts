@@ -140,7 +140,7 @@ export interface ActiveRun extends RunView {
 /** Runs that are live, queued or paused, each with its primary metric's latest value (one indexed read per run). */
 export function activeRuns(store: Store): ActiveRun[] {
   const runs = listRuns(store, {statuses: [...LIVE_STATES, 'queued', 'paused']})
-  const spec = store.prepare('SELECT recipe_spec FROM runs WHERE run_id = ?')
+  const spec = store.prepare('SELECT body AS recipe_spec FROM runs JOIN recipe_specs USING (spec_id) WHERE run_id = ?')
   return runs.map((run) => {
     const primary = declaredMetrics((spec.get(run.run_id) as {recipe_spec: string} | undefined)?.recipe_spec).primary
     const latest = primary === null ? undefined : metricSeries(store, run.run_id, [primary], {last: 1}).get(primary)!.at(-1)

@@ -144,10 +144,11 @@ describe('config checks before anything starts', () => {
   it('a run recorded before schemas forks against the schema inferred from its config', async () => {
     const parent = await completedParent()
     const db = new Database(store)
-    const row = db.prepare('SELECT recipe_spec FROM runs WHERE run_id = ?').get(parent.run_id) as {recipe_spec: string}
-    const {schema, ...legacy} = JSON.parse(row.recipe_spec)
+    const row = db.prepare('SELECT body FROM recipe_specs JOIN runs USING (spec_id) WHERE run_id = ?').get(parent.run_id) as {body: string}
+    const {schema, ...legacy} = JSON.parse(row.body)
     expect(schema).toBeTruthy()
-    db.prepare('UPDATE runs SET recipe_spec = ? WHERE run_id = ?').run(JSON.stringify(legacy), parent.run_id)
+    const legacyId = db.prepare('INSERT INTO recipe_specs (body) VALUES (?)').run(JSON.stringify(legacy)).lastInsertRowid
+    db.prepare('UPDATE runs SET spec_id = ? WHERE run_id = ?').run(legacyId, parent.run_id)
     db.close()
     expect((await run(Fork, parent.run_id, '--step', '10', '--set', 'learnign_rate=0.1')).json.error).toMatchObject({code: 'UNKNOWN_CONFIG_KEY', details: {nearest: ['learning_rate']}})
     expect((await run(Fork, parent.run_id, '--step', '10', '--set', 'beta=high')).json.error).toMatchObject({code: 'INVALID_VALUE', details: {key: 'beta', expected: 'a number in [0, 100]'}})

@@ -22,9 +22,10 @@ describe('crash recovery', () => {
       const now = new Date().toISOString()
       ctx.store.write(() => {
         ctx.store.sqlite.prepare("INSERT INTO configs VALUES ('c', '{}', ?)").run(now)
-        ctx.store.sqlite.prepare(`INSERT INTO runs (seq, run_id, campaign_id, host_id, recipe, recipe_spec, gpus, config_id, status, run_dir,
+        ctx.store.sqlite.prepare(`INSERT INTO recipe_specs (spec_id, body) VALUES (1, '{"command":"true","gpus":0,"hot_params":{},"project_dir":"/"}')`).run()
+        ctx.store.sqlite.prepare(`INSERT INTO runs (seq, run_id, campaign_id, host_id, recipe, spec_id, gpus, config_id, status, run_dir,
           observation_cadence, sample_cadence, trend_window, stall_seconds, control, created_at)
-          VALUES (1, 'r1', 'default', 'local', 'toy', '{"command":"true","gpus":0,"hot_params":{},"project_dir":"/"}', '[]', 'c', 'starting', ?, 10, 50, 20, 60, '{"version":1}', ?)`).run(join(dir, 'runs', 'r1'), now)
+          VALUES (1, 'r1', 'default', 'local', 'toy', 1, '[]', 'c', 'starting', ?, 10, 50, 20, 60, '{"version":1}', ?)`).run(join(dir, 'runs', 'r1'), now)
         ctx.store.sqlite.prepare(`INSERT INTO operations (op_id, kind, args_hash, state, steps_done, run_id, pid, created_at, updated_at)
           VALUES ('op1', 'launch', 'h', 'started', '["reserve"]', 'r1', ?, ?, ?)`).run(impostor.pid, now, now)
       })

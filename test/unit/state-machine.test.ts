@@ -3,6 +3,7 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {saveConfig} from '../../src/lib/runs/start.js'
+import {recipeSpecId} from '../../src/lib/runs/queries.js'
 import {LIVE_STATES, RUN_STATES, TERMINAL_STATES, canTransition, transition} from '../../src/lib/runs/state-machine.js'
 import {type Store, openStore} from '../../src/lib/store/open.js'
 
@@ -37,7 +38,7 @@ describe('run state machine', () => {
       store.write(() => {
         const configId = saveConfig(store, {a: 1}, now)
         store.run(store.db.insertInto('runs').values({
-          seq: 1, run_id: 'r1', name: null, campaign_id: 'default', parent_run_id: null, fork_step: null, host_id: 'local', recipe: 'toy', recipe_spec: '{}',
+          seq: 1, run_id: 'r1', name: null, campaign_id: 'default', parent_run_id: null, fork_step: null, host_id: 'local', recipe: 'toy', spec_id: recipeSpecId(store, '{}'),
           gpus: '[]', config_id: configId, status: 'starting', pid: null, exit_code: null, error: null, step: null, run_dir: join(dir, 'runs/r1'),
           observation_cadence: 10, sample_cadence: 50, trend_window: 20, stall_seconds: 60, control: '{}', created_at: now.toISOString(),
           started_at: null, ended_at: null, synced_at: null,

@@ -5,7 +5,18 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import {MIGRATIONS} from '../../src/lib/store/migrations.js'
+import {Kysely, Migrator, SqliteDialect} from 'kysely'
+import {getRun, recipeSpecId} from '../../src/lib/runs/queries.js'
 import {openStore} from '../../src/lib/store/open.js'
+
+/** A database file with autolab's migrations up to `last` applied (a store of an older version). */
+async function sqliteAtMigration(path: string, last: string): Promise<BetterSqlite3.Database> {
+  const sqlite = new BetterSqlite3(path)
+  const migrator = new Migrator({db: new Kysely<unknown>({dialect: new SqliteDialect({database: sqlite})}), provider: {getMigrations: async () => MIGRATIONS}})
+  const {error} = await migrator.migrateTo(last)
+  if (error) throw error
+  return sqlite
+}
 
 describe('store', () => {
   let dir: string
@@ -67,16 +78,37 @@ describe('store', () => {
 
   it('a store from before store_id gets one when it is migrated, keeping its data', async () => {
     const path = join(dir, 'old.db')
-    const old = await openStore(path)
-    old.write(() => old.sqlite.prepare("INSERT INTO configs VALUES ('c', '{}', 'now')").run())
-    // Back to the schema of migrations 0001-0004.
-    old.sqlite.exec(`DROP TABLE store_meta; ALTER TABLE samples DROP COLUMN fields; ALTER TABLE hosts DROP COLUMN host_key; ALTER TABLE hosts DROP COLUMN synced_at;
-      ALTER TABLE runs DROP COLUMN placement; DROP TABLE evals; DROP TABLE eval_examples; DELETE FROM kysely_migration WHERE name >= '0005'`)
+    // A store of migrations 0001-0004.
+    const old = await sqliteAtMigration(path, '0004_campaign_accounting')
+    old.prepare("INSERT INTO configs VALUES ('c', '{}', 'now')").run()
     old.close()
     const migrated = await openStore(path)
     expect(migrated.id).toMatch(/^[0-9a-f-]{36}$/)
     expect((migrated.sqlite.prepare('SELECT count(*) AS n FROM configs').get() as {n: number}).n).toBe(1)
     migrated.close()
+  })
+
+  it('a store from before recipe_specs keeps every run\'s spec, shared by the runs that had the same', async () => {
+    const path = join(dir, 'specs.db')
+    const old = await sqliteAtMigration(path, '0008_evals')
+    const specA = JSON.stringify({command: 'train --a', metrics: {reward: {goal: 'max'}}, primary_metric: 'reward'})
+    const specB = JSON.stringify({command: 'train --b'})
+    old.exec(`INSERT INTO campaigns (campaign_id, name, created_at) VALUES ('default', 'default', 'now');
+      INSERT INTO hosts (host_id, kind, root, created_at) VALUES ('local', 'local', '.', 'now');
+      INSERT INTO configs VALUES ('c', '{}', 'now')`)
+    const insert = old.prepare(`INSERT INTO runs (seq, run_id, campaign_id, host_id, recipe, recipe_spec, config_id, status, run_dir, observation_cadence, sample_cadence, control, trend_window, stall_seconds, created_at)
+      VALUES (?, ?, 'default', 'local', 'toy', ?, 'c', 'completed', '/x', 10, 50, '{}', 20, 60, 'now')`)
+    insert.run(1, 'r1', specA)
+    insert.run(2, 'r2', specB)
+    insert.run(3, 'r3', specA)
+    old.close()
+    const store = await openStore(path)
+    expect(['r1', 'r2', 'r3'].map((id) => getRun(store, id).recipe_spec)).toEqual([specA, specB, specA])
+    expect((store.sqlite.prepare('SELECT count(*) AS n FROM recipe_specs').get() as {n: number}).n).toBe(2)
+    expect((store.sqlite.prepare("SELECT count(*) AS n FROM pragma_table_info('runs') WHERE name = 'recipe_spec'").get() as {n: number}).n).toBe(0)
+    // A new run with an existing spec shares its row.
+    store.write(() => expect(recipeSpecId(store, specB)).toBe(getRun(store, 'r2').spec_id))
+    store.close()
   })
 
   it('a -shm/-wal left read-only by a read-only open gets the file\'s mode back once the file is writable', async () => {

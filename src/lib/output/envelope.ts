@@ -42,7 +42,31 @@ function stackOf(error: Error): string {
   return `${error.stack ?? error.message}${cause}`
 }
 
-/** JSON.stringify that never prints NaN/Infinity as null silently: they become strings. */
+/**
+ * A value already serialised as JSON (by SQLite's json functions, for long lists): toJson puts
+ * the text in place as it is. Only for text that is valid JSON by construction.
+ */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * JSON.stringify that never prints NaN/Infinity as null silently: they become strings. A JsonText
+ * stands in as a placeholder string while stringifying, then its text replaces the placeholder.
+ */
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) => (typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : v))
+  const texts: string[] = []
+  // A nonce per call: a string that merely looks like a placeholder (NUL bytes and all) is never taken for one.
+  let nonce = ''
+  const json = JSON.stringify(value, (_key, v) => {
+    if (typeof v === 'number') return Number.isFinite(v) ? v : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity'
+    if (v instanceof JsonText) {
+      nonce ||= Math.random().toString(36).slice(2)
+      return `\u0000json-text:${nonce}:${texts.push(v.text) - 1}\u0000`
+    }
+    return v
+  })
+  if (texts.length === 0) return json
+  // The placeholder's NUL bytes come out escaped as \u0000.
+  return json.replace(new RegExp(`"\\\\u0000json-text:${nonce}:(\\d+)\\\\u0000"`, 'g'), (_match, index: string) => texts[Number(index)])
 }

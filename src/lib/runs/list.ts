@@ -1,8 +1,10 @@
 // Listing runs and assembling the `show` view.
+import {CompiledQuery, sql} from 'kysely'
+import {JsonText} from '../output/envelope.js'
 import {evalsOfRun, type RunEvalSummary} from '../evals/queries.js'
 import type {Store} from '../store/open.js'
 import {latestObservation, type MetricStats, type ObservationView, runStats} from '../telemetry/history.js'
-import {getConfigBody, RUN_VIEW_COLUMNS, resolveRun, type RunView, runView} from './queries.js'
+import {getConfigBody, RUN_VIEW_COLUMNS, resolveRun, type RunView, runView, runViewJsonSql} from './queries.js'
 
 export interface ListRunsOptions {
   statuses?: string[]
@@ -11,13 +13,25 @@ export interface ListRunsOptions {
   limit?: number
 }
 
-export function listRuns(store: Store, options: ListRunsOptions = {}): RunView[] {
-  let query = store.db.selectFrom('runs').select(RUN_VIEW_COLUMNS).orderBy('seq', 'desc')
+/** The runs asked for, oldest first (with a limit: the newest N, oldest first). */
+function runsQuery(store: Store, options: ListRunsOptions) {
+  let query = store.db.selectFrom('runs').orderBy('seq', 'desc')
   if (options.statuses?.length) query = query.where('status', 'in', options.statuses)
   if (options.recipe) query = query.where('recipe', '=', options.recipe)
   if (options.campaign) query = query.where('campaign_id', '=', options.campaign)
   if (options.limit) query = query.limit(options.limit)
-  return store.all(query).reverse().map(runView)
+  return query
+}
+
+export function listRuns(store: Store, options: ListRunsOptions = {}): RunView[] {
+  return store.all(runsQuery(store, options).select(RUN_VIEW_COLUMNS)).reverse().map(runView)
+}
+
+/** The same list as JSON text, made by SQLite (see runViewJsonSql): what `runs --json` prints. */
+export function listRunsJson(store: Store, options: ListRunsOptions = {}): JsonText {
+  const inner = runsQuery(store, options).select(['seq', sql<string>`${sql.raw(runViewJsonSql)}`.as('view')]).compile()
+  const row = store.first(CompiledQuery.raw(`SELECT json_group_array(json(view) ORDER BY seq) AS runs FROM (${inner.sql})`, [...inner.parameters])) as {runs: string}
+  return new JsonText(row.runs)
 }
 
 export interface CheckpointView {

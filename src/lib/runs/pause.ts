@@ -10,7 +10,7 @@ import {latestCheckpoint} from './checkpoints.js'
 import {updateControl} from './control.js'
 import {argsHash, beginOperation, checkIdempotency, commitOperation, type Operation, stepDone} from './journal.js'
 import {type StoppedBy, killAndWait, reachHostOf, waitForExit} from './process-control.js'
-import {getRun, resolveRun} from './queries.js'
+import {getRun, recipeSpecId, resolveRun} from './queries.js'
 import {rollbackOperation} from './rollback.js'
 import {placeRun} from './placement.js'
 import {runRecipeSpec, startRunProcess} from './start.js'
@@ -151,7 +151,7 @@ export async function resumeRun(ctx: Ctx, options: ResumeOptions): Promise<Resum
     const op = beginOperation(store, {kind: 'resume', key: options.idempotencyKey, hash, runId: run.run_id, now: ctx.now()})
     transition(store, run.run_id, 'paused' as RunStatus, 'starting', {ended_at: null})
     store.run(store.db.updateTable('runs').set({
-      gpus: JSON.stringify(placement.gpus), placement: 'pinned', recipe_spec: JSON.stringify({...spec, gpus: placement.gpus.length}),
+      gpus: JSON.stringify(placement.gpus), placement: 'pinned', spec_id: recipeSpecId(store, JSON.stringify({...spec, gpus: placement.gpus.length})),
     }).where('run_id', '=', run.run_id))
     return {op}
   })

@@ -3,6 +3,20 @@ import {AutolabError} from '../output/errors.js'
 import type {Store} from '../store/open.js'
 import type {RunRow} from '../store/schema.js'
 
+/**
+ * Runs rows with their recipe spec's JSON (recipe_specs.body as recipe_spec): the query every
+ * read of whole runs rows starts from; add where/orderBy to it.
+ */
+export function runRows(store: Store) {
+  return store.db.selectFrom('runs').innerJoin('recipe_specs', 'recipe_specs.spec_id', 'runs.spec_id').selectAll('runs').select('recipe_specs.body as recipe_spec')
+}
+
+/** The id of a recipe spec's JSON in recipe_specs, added when new (specs are shared by the runs that have the same). */
+export function recipeSpecId(store: Store, body: string): number {
+  store.prepare('INSERT INTO recipe_specs (body) VALUES (?) ON CONFLICT (body) DO NOTHING').run(body)
+  return (store.prepare('SELECT spec_id FROM recipe_specs WHERE body = ?').get(body) as {spec_id: number}).spec_id
+}
+
 /** How many of the runs a reference matches are listed in AMBIGUOUS_RUN's details. */
 const AMBIGUOUS_SHOWN = 20
 
@@ -13,7 +27,7 @@ const AMBIGUOUS_SHOWN = 20
  * them: picking one (it used to be the newest) would act on a run the caller may not mean.
  */
 export function resolveRun(store: Store, ref: string): RunRow {
-  const matches = store.all(store.db.selectFrom('runs').selectAll()
+  const matches = store.all(runRows(store)
     .where((eb) => eb.or([eb('run_id', '=', ref), eb('name', '=', ref)]))
     .orderBy('seq').limit(AMBIGUOUS_SHOWN + 1))
   if (matches.length === 1) return matches[0]
@@ -28,7 +42,7 @@ export function resolveRun(store: Store, ref: string): RunRow {
 }
 
 export function getRun(store: Store, runId: string): RunRow {
-  const run = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', runId))
+  const run = store.first(runRows(store).where('run_id', '=', runId))
   if (!run) throw new AutolabError('RUN_NOT_FOUND', `No run "${runId}".`, {details: {run: runId}})
   return run
 }
@@ -56,35 +70,33 @@ export interface RunView {
   synced_at: string | null
 }
 
-/** The columns runView reads: listing a thousand runs should not drag their control and recipe JSON along. */
-export const RUN_VIEW_COLUMNS = [
-  'run_id', 'name', 'status', 'step', 'parent_run_id', 'fork_step', 'host_id', 'recipe', 'campaign_id', 'gpus', 'pid', 'exit_code',
-  'error', 'config_id', 'run_dir', 'created_at', 'started_at', 'ended_at', 'synced_at',
-] as const satisfies readonly (keyof RunRow)[]
+/**
+ * The run view's fields, in order: key, then the runs column it comes from (gpus is JSON text,
+ * parsed). One list for both ways a view is built: runView (objects, for code) and
+ * runViewJsonSql (JSON text made by SQLite, for long lists printed as they are).
+ */
+const RUN_VIEW_FIELDS = [
+  ['run_id', 'run_id'], ['name', 'name'], ['status', 'status'], ['step', 'step'], ['parent_run_id', 'parent_run_id'],
+  ['fork_step', 'fork_step'], ['host', 'host_id'], ['recipe', 'recipe'], ['campaign_id', 'campaign_id'], ['gpus', 'gpus'],
+  ['pid', 'pid'], ['exit_code', 'exit_code'], ['error', 'error'], ['config_id', 'config_id'], ['run_dir', 'run_dir'],
+  ['created_at', 'created_at'], ['started_at', 'started_at'], ['ended_at', 'ended_at'], ['synced_at', 'synced_at'],
+] as const satisfies readonly (readonly [keyof RunView, keyof RunRow])[]
+
+/** The columns runView reads: listing a thousand runs should not drag their control JSON along. */
+export const RUN_VIEW_COLUMNS = RUN_VIEW_FIELDS.map(([, column]) => column)
 
 export function runView(row: Pick<RunRow, (typeof RUN_VIEW_COLUMNS)[number]>): RunView {
-  return {
-    run_id: row.run_id,
-    name: row.name,
-    status: row.status,
-    step: row.step,
-    parent_run_id: row.parent_run_id,
-    fork_step: row.fork_step,
-    host: row.host_id,
-    recipe: row.recipe,
-    campaign_id: row.campaign_id,
-    gpus: JSON.parse(row.gpus) as string[],
-    pid: row.pid,
-    exit_code: row.exit_code,
-    error: row.error,
-    config_id: row.config_id,
-    run_dir: row.run_dir,
-    created_at: row.created_at,
-    started_at: row.started_at,
-    ended_at: row.ended_at,
-    synced_at: row.synced_at,
-  }
+  const view = {} as Record<string, unknown>
+  for (const [key, column] of RUN_VIEW_FIELDS) view[key] = column === 'gpus' ? JSON.parse(row.gpus) : row[column]
+  return view as unknown as RunView
 }
+
+/**
+ * An SQL expression of a runs row's view as JSON text, the same object runView builds (a test
+ * holds them equal). Turning ten thousand rows into JS objects and back into JSON costs more
+ * than the rest of a command; SQLite writes the text directly.
+ */
+export const runViewJsonSql = `json_object(${RUN_VIEW_FIELDS.map(([key, column]) => `'${key}', ${column === 'gpus' ? 'json(gpus)' : column}`).join(', ')})`
 
 export function getConfigBody(store: Store, configId: string): Record<string, unknown> {
   const row = store.first(store.db.selectFrom('configs').select('body').where('config_id', '=', configId))

@@ -13,6 +13,7 @@ import {finishPause} from './pause.js'
 import {killAndWait, stopProcess} from './process-control.js'
 import {type ControlFile} from './run-files.js'
 import {transition} from './state-machine.js'
+import {runRows} from './queries.js'
 
 const PAUSE_RECOVERY_TIMEOUT_MS = 10_000
 
@@ -43,7 +44,7 @@ export async function rollbackOperation(ctx: Ctx, opId: string, cause: unknown):
 /** A run created by an operation that did not commit: no process, no directory, row `failed`. */
 async function undoNewRun(ctx: Ctx, runId: string, reason: string): Promise<void> {
   const {store} = ctx
-  const run = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', runId))
+  const run = store.first(runRows(store).where('run_id', '=', runId))
   if (!run) return
   const executor = ctx.executor(run.host_id)
   try {
@@ -72,7 +73,7 @@ async function undoNewRun(ctx: Ctx, runId: string, reason: string): Promise<void
 /** A kill cannot be undone once signals may have been sent: recovery finishes it instead. */
 async function finishKill(ctx: Ctx, runId: string): Promise<void> {
   const {store} = ctx
-  const run = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', runId))
+  const run = store.first(runRows(store).where('run_id', '=', runId))
   if (run?.status !== 'killing') return
   await stopProcess(ctx, runId, 0)
   store.write(() => {
@@ -84,7 +85,7 @@ async function finishKill(ctx: Ctx, runId: string): Promise<void> {
 /** A resume that did not commit: no process, back to `paused`. */
 async function undoResume(ctx: Ctx, runId: string): Promise<void> {
   const {store} = ctx
-  const run = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', runId))
+  const run = store.first(runRows(store).where('run_id', '=', runId))
   if (run?.status !== 'starting') return
   // The pid column may still hold the pre-pause process if the crash came before it was saved.
   for (const pid of new Set([run.pid, await ctx.executor(run.host_id).readPid(run.run_dir)])) {

@@ -12,7 +12,7 @@ import type {RunRow} from '../store/schema.js'
 import {AutolabError} from '../output/errors.js'
 import type {Placement, PlacementKind} from './placement.js'
 import {TERMINAL_STATES} from './state-machine.js'
-import {getRun} from './queries.js'
+import {getRun, recipeSpecId} from './queries.js'
 import {commandScript, initialControl} from './run-files.js'
 
 /** The part of a recipe a run keeps for its whole life (resume and modify read it from the run). */
@@ -121,7 +121,7 @@ export function insertRun(store: Store, spec: NewRun, now: Date): {runId: string
   const runId = `r${seq}`
   store.run(store.db.insertInto('runs').values({
     seq, run_id: runId, name: spec.name ?? null, campaign_id: spec.campaignId, parent_run_id: spec.parentRunId ?? null,
-    fork_step: spec.forkStep ?? null, host_id: placement.host_id, placement: spec.placementKind, recipe: recipe.name, recipe_spec: JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir, schema: recipe.schema, env: spec.trainerEnv, metrics: spec.metrics?.declared, primary_metric: spec.metrics?.primary, evals: recipe.evals ?? {}, guards: recipe.guards ?? {}} satisfies RecipeSpec),
+    fork_step: spec.forkStep ?? null, host_id: placement.host_id, placement: spec.placementKind, recipe: recipe.name, spec_id: recipeSpecId(store, JSON.stringify({command: recipe.command, gpus: recipe.gpus, hot_params: recipe.hotParams, project_dir: spec.projectDir, schema: recipe.schema, env: spec.trainerEnv, metrics: spec.metrics?.declared, primary_metric: spec.metrics?.primary, evals: recipe.evals ?? {}, guards: recipe.guards ?? {}} satisfies RecipeSpec)),
     gpus: JSON.stringify(gpus), config_id: configId, status, pid: null, exit_code: null, error: null,
     step: spec.forkStep ?? null, run_dir: spec.runDir(runId),
     observation_cadence: recipe.observationCadence, sample_cadence: recipe.sampleCadence,

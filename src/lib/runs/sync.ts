@@ -14,6 +14,7 @@ import type {RunRow} from '../store/schema.js'
 import {announcedCheckpoints, type IngestEvent, ingestMetrics, ingestSamples, ingestTrainerEvents} from '../telemetry/ingest.js'
 import {Rejections} from '../telemetry/validate.js'
 import {type RunStatus, transition} from './state-machine.js'
+import {runRows} from './queries.js'
 
 const IDLE_RESYNC_MS = 1000
 /**
@@ -48,7 +49,7 @@ export interface SyncOptions {
 
 export async function syncRuns(ctx: Ctx, options: SyncOptions = {}): Promise<SyncSummary> {
   const {store} = ctx
-  let query = store.db.selectFrom('runs').innerJoin('hosts', 'hosts.host_id', 'runs.host_id').selectAll('runs')
+  let query = runRows(store).innerJoin('hosts', 'hosts.host_id', 'runs.host_id')
     .where('runs.status', 'in', [...PROBED_STATES])
   if (options.runIds?.length) query = query.where('runs.run_id', 'in', options.runIds)
   if (options.hostKinds?.length) query = query.where('hosts.kind', 'in', options.hostKinds)
@@ -144,7 +145,7 @@ interface Applied {
 function applyProbe(ctx: Ctx, probedRun: RunRow, probe: RunProbe, requested: Record<string, number>, checkpoints: Map<string, CheckpointCheck>): Applied {
   const {store} = ctx
   const now = ctx.now()
-  const run = store.first(store.db.selectFrom('runs').selectAll().where('run_id', '=', probedRun.run_id))
+  const run = store.first(runRows(store).where('run_id', '=', probedRun.run_id))
   if (!run || !(PROBED_STATES as readonly string[]).includes(run.status)) return {points: 0, exited: null}
   const current = loadOffsets(store, [run.run_id]).get(run.run_id) ?? {}
   const events: IngestEvent[] = []

@@ -7,7 +7,7 @@ import type {Store} from '../store/open.js'
 import {metricSeries} from '../telemetry/history.js'
 import {declaredMetrics} from '../telemetry/goals.js'
 import {checkMetrics} from '../telemetry/metric-names.js'
-import {type JsonNumber, toJsonNumber} from '../telemetry/values.js'
+import {type JsonNumber, parseMetricValue, recordMetrics, toJsonNumber} from '../telemetry/values.js'
 
 export interface TreeNode {
   run_id: string
@@ -48,9 +48,11 @@ export const TREE_DEFAULT_METRIC = 'reward'
  * whose runs never log it shows no values, not an error.
  */
 export function buildTree(store: Store, options: {campaign: string; metric?: string; requireMetric?: boolean}): Tree {
-  const rows = store.all(store.db.selectFrom('runs').select(['run_id', 'name', 'status', 'step', 'fork_step', 'parent_run_id', 'recipe', 'recipe_spec'])
+  const rows = store.all(store.db.selectFrom('runs').select(['run_id', 'name', 'status', 'step', 'fork_step', 'parent_run_id', 'recipe'])
     .where('campaign_id', '=', options.campaign).orderBy('seq'))
-  const primaries = [...new Set(rows.map((r) => declaredMetrics(r.recipe_spec).primary).filter((p): p is string => p !== null))].sort()
+  // Each distinct recipe spec of the campaign, read and parsed once (runs share them).
+  const specs = store.prepare('SELECT DISTINCT body FROM recipe_specs JOIN runs USING (spec_id) WHERE campaign_id = ?').all(options.campaign) as {body: string}[]
+  const primaries = [...new Set(specs.map((s) => declaredMetrics(s.body).primary).filter((p): p is string => p !== null))].sort()
   let metric: string
   let source: Tree['metric_source']
   // eval:<suite>: each node shows the score of its latest completed eval of that suite.
@@ -70,10 +72,12 @@ export function buildTree(store: Store, options: {campaign: string; metric?: str
   } else {
     [metric, source] = [TREE_DEFAULT_METRIC, 'default']
   }
+  const latest = suite === null ? latestValues(store, options.campaign, metric) : null
   const nodes = new Map<string, TreeNode>()
   for (const row of rows) {
     let value: JsonNumber | null
     if (suite !== null) value = latestEvalScores(store, row.run_id)[suite]?.score ?? null
+    else if (latest!.has(row.run_id)) value = latest!.get(row.run_id)!
     else {
       const last = metricSeries(store, row.run_id, [metric], {last: 1}).get(metric)!.at(-1)
       value = last === undefined ? null : toJsonNumber(last.value)
@@ -92,4 +96,19 @@ export function buildTree(store: Store, options: {campaign: string; metric?: str
     else roots.push(node)
   }
   return {campaign: options.campaign, metric, metric_source: source, primary_metrics: primaries, roots}
+}
+
+/**
+ * The metric's value at each run's latest step, for the runs whose latest step logged it, in one
+ * query (a metric_steps lookup by key per run, inside SQLite). The others — the metric logged
+ * every k steps, or nothing logged yet — are not in the map: the caller looks further back.
+ */
+function latestValues(store: Store, campaign: string, metric: string): Map<string, JsonNumber> {
+  const rows = store.prepare(`SELECT r.run_id, m.record FROM runs r JOIN metric_steps m ON m.run_id = r.run_id AND m.step = r.step WHERE r.campaign_id = ?`).all(campaign) as {run_id: string; record: string}[]
+  const values = new Map<string, JsonNumber>()
+  for (const row of rows) {
+    const value = parseMetricValue(recordMetrics(row.record)[metric])
+    if (value !== undefined) values.set(row.run_id, toJsonNumber(value))
+  }
+  return values
 }

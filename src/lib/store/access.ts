@@ -6,7 +6,8 @@
 // STORE_READONLY (Store.write). The store's own faults get codes too: a full disk is DISK_FULL.
 import BetterSqlite3 from 'better-sqlite3'
 import {accessSync, chmodSync, constants, existsSync, readFileSync, statfsSync, statSync} from 'node:fs'
-import {basename, dirname} from 'node:path'
+import {basename, dirname, join} from 'node:path'
+import {createRequire} from 'node:module'
 import {AutolabError} from '../output/errors.js'
 
 const SIDECARS = ['-wal', '-shm'] as const
@@ -68,11 +69,30 @@ export function alignSidecarModes(file: string): void {
   }
 }
 
+let binding: string | undefined | null = null
+
+/**
+ * The path of better-sqlite3's compiled addon, handed to it as nativeBinding: without it, the
+ * package finds its addon through \`bindings\`, which tries a dozen paths and costs every command
+ * start a few ms. Undefined (the package's own search) when the build put it elsewhere.
+ */
+export function sqliteBinding(): string | undefined {
+  if (binding === null) {
+    try {
+      const path = join(dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node')
+      binding = existsSync(path) ? path : undefined
+    } catch {
+      binding = undefined
+    }
+  }
+  return binding
+}
+
 /** Open an existing store for reading only. */
 export function openReadOnly(file: string, timeoutMs: number): BetterSqlite3.Database {
   let sqlite: BetterSqlite3.Database | undefined
   try {
-    sqlite = new BetterSqlite3(file, {readonly: true, fileMustExist: true, timeout: timeoutMs})
+    sqlite = new BetterSqlite3(file, {readonly: true, fileMustExist: true, timeout: timeoutMs, nativeBinding: sqliteBinding()})
     // Opening is lazy: the first read is what needs the -shm.
     sqlite.prepare('SELECT count(*) FROM sqlite_master').get()
     return sqlite
@@ -107,7 +127,7 @@ function openSnapshot(file: string): BetterSqlite3.Database {
   const bytes = readFileSync(file)
   bytes[18] = 1
   bytes[19] = 1
-  return new BetterSqlite3(bytes, {readonly: true})
+  return new BetterSqlite3(bytes, {readonly: true, nativeBinding: sqliteBinding()})
 }
 
 /** An I/O error of SQLite, as an AutolabError when it is one of the store's own faults. */

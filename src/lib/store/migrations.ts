@@ -237,4 +237,20 @@ export const MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('eval_examples_correct').on('eval_examples').columns(['eval_id', 'correct', 'idx']).execute()
     },
   },
+  '0009_recipe_specs': {
+    async up(db: Kysely<any>) {
+      // A run's recipe spec (~3 KB of JSON: command, schema, env, metrics, evals) moves out of its
+      // row into a table of distinct specs: most runs share one, and a runs row of ~3 KB held one
+      // row per page, so every scan of runs (list, tree, budget) read the specs too. DROP COLUMN
+      // rewrites the table without it.
+      await sql`CREATE TABLE recipe_specs (spec_id INTEGER PRIMARY KEY, body TEXT NOT NULL UNIQUE)`.execute(db)
+      await sql`INSERT OR IGNORE INTO recipe_specs (body) SELECT recipe_spec FROM runs ORDER BY seq`.execute(db)
+      await sql`ALTER TABLE runs ADD COLUMN spec_id INTEGER REFERENCES recipe_specs (spec_id)`.execute(db)
+      await sql`UPDATE runs SET spec_id = (SELECT spec_id FROM recipe_specs WHERE body = runs.recipe_spec)`.execute(db)
+      await sql`ALTER TABLE runs DROP COLUMN recipe_spec`.execute(db)
+      // The budget (spent GPU-seconds, burn rate) of a campaign, read by every command's status
+      // bar, from the index alone.
+      await sql`CREATE INDEX runs_campaign_budget ON runs (campaign_id, status, started_at, gpu_seconds, gpus)`.execute(db)
+    },
+  },
 }

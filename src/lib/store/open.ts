@@ -11,7 +11,7 @@ import {
   SqliteDialect, SqliteIntrospector, SqliteQueryCompiler,
 } from 'kysely'
 import {AutolabError, toAutolabError} from '../output/errors.js'
-import {alignSidecarModes, diagnoseStoreError, openReadOnly, whyReadOnly} from './access.js'
+import {alignSidecarModes, diagnoseStoreError, openReadOnly, sqliteBinding, whyReadOnly} from './access.js'
 import {refuseLostStore} from './lost.js'
 import {MIGRATIONS} from './migrations.js'
 import type {Database} from './schema.js'
@@ -134,7 +134,7 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
       sqlite = openReadOnly(file, BUSY_TIMEOUT_MS)
     } else {
       if (!options.mustExist) mkdirSync(dirname(file), {recursive: true})
-      sqlite = new BetterSqlite3(file, {timeout: BUSY_TIMEOUT_MS, fileMustExist: options.mustExist === true})
+      sqlite = new BetterSqlite3(file, {timeout: BUSY_TIMEOUT_MS, fileMustExist: options.mustExist === true, nativeBinding: sqliteBinding()})
     }
   } catch (error) {
     if (error instanceof AutolabError) throw error

@@ -43,8 +43,8 @@ export interface RunsTable {
   fork_step: number | null
   host_id: string
   recipe: string
-  /** JSON of the recipe as launched ({command, gpus, hot_params}): resume and modify use it, whatever the project file says now. */
-  recipe_spec: string
+  /** The recipe as launched (recipe_specs.body): resume and modify use it, whatever the project file says now. */
+  spec_id: number
   /** JSON array of the GPU ids given to the run. */
   gpus: string
   config_id: string
@@ -73,6 +73,15 @@ export interface RunsTable {
   gpu_seconds: Generated<number>
   /** 'pinned' (--host given, or the only host): the run stays on its host; 'auto': a queued run may start on any host with room. */
   placement: Generated<string>
+}
+
+/**
+ * Recipes as launched, one row per distinct spec: JSON of {command, gpus, hot_params, schema,
+ * env, metrics, evals, guards, …}. Kept apart from runs so that runs rows stay small.
+ */
+export interface RecipeSpecsTable {
+  spec_id: Generated<number>
+  body: string
 }
 
 export interface ConfigsTable {
@@ -234,6 +243,7 @@ export interface Database {
   campaigns: CampaignsTable
   hosts: HostsTable
   runs: RunsTable
+  recipe_specs: RecipeSpecsTable
   configs: ConfigsTable
   run_configs: RunConfigsTable
   metric_steps: MetricStepsTable
@@ -249,7 +259,8 @@ export interface Database {
 
 export type CampaignRow = Selectable<CampaignsTable>
 export type HostRow = Selectable<HostsTable>
-export type RunRow = Selectable<RunsTable>
+/** A run with its recipe spec's JSON (runRows joins it in). */
+export type RunRow = Selectable<RunsTable> & {recipe_spec: string}
 export type NewRun = Insertable<RunsTable>
 export type EventRow = Selectable<EventsTable>
 export type OperationRow = Selectable<OperationsTable>

@@ -105,7 +105,7 @@ export type MetricStats = Omit<CurveStats, 'best' | 'last'> & {
 
 /** The declared metrics of a run, from its stored recipe (none for a run recorded before they existed). */
 export function runDeclaredMetrics(store: Store, runId: string): DeclaredMetrics {
-  const row = store.prepare('SELECT recipe_spec FROM runs WHERE run_id = ?').get(runId) as {recipe_spec: string} | undefined
+  const row = store.prepare('SELECT body AS recipe_spec FROM runs JOIN recipe_specs USING (spec_id) WHERE run_id = ?').get(runId) as {recipe_spec: string} | undefined
   return declaredMetrics(row?.recipe_spec)
 }
 
