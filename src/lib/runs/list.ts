@@ -11,6 +11,8 @@ export interface ListRunsOptions {
   recipe?: string
   campaign?: string
   limit?: number
+  /** Only runs created before this one (its seq): the cursor of the page before. */
+  beforeSeq?: number
 }
 
 /** The runs asked for, oldest first (with a limit: the newest N, oldest first). */
@@ -19,8 +21,28 @@ function runsQuery(store: Store, options: ListRunsOptions) {
   if (options.statuses?.length) query = query.where('status', 'in', options.statuses)
   if (options.recipe) query = query.where('recipe', '=', options.recipe)
   if (options.campaign) query = query.where('campaign_id', '=', options.campaign)
+  if (options.beforeSeq !== undefined) query = query.where('seq', '<', options.beforeSeq)
   if (options.limit) query = query.limit(options.limit)
   return query
+}
+
+/**
+ * The cursor of the page before this one: its oldest run, when older runs match the filters
+ * too; null when this page reaches the oldest (or there is no page limit).
+ */
+export function pageBefore(store: Store, options: ListRunsOptions): {before: string} | null {
+  if (!options.limit) return null
+  const page = runsQuery(store, options).select(['seq', 'run_id']).compile()
+  const oldest = store.first(CompiledQuery.raw(`SELECT seq, run_id FROM (${page.sql}) ORDER BY seq LIMIT 1`, [...page.parameters])) as {seq: number; run_id: string} | undefined
+  if (!oldest) return null
+  const older = store.first(runsQuery(store, {...options, limit: 1, beforeSeq: oldest.seq}).select('seq'))
+  return older ? {before: oldest.run_id} : null
+}
+
+/** How many runs match the filters (ignoring the page: limit and before). */
+export function countRuns(store: Store, options: ListRunsOptions = {}): number {
+  const {limit: _limit, beforeSeq: _before, ...filters} = options
+  return Number(store.first(runsQuery(store, filters).clearOrderBy().select((eb) => eb.fn.countAll<number>().as('n')))?.n ?? 0)
 }
 
 export function listRuns(store: Store, options: ListRunsOptions = {}): RunView[] {
