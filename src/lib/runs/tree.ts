@@ -7,7 +7,7 @@ import type {Store} from '../store/open.js'
 import {metricSeries} from '../telemetry/history.js'
 import {declaredMetrics} from '../telemetry/goals.js'
 import {checkMetrics} from '../telemetry/metric-names.js'
-import {type JsonNumber, parseMetricValue, recordMetrics, toJsonNumber} from '../telemetry/values.js'
+import {type JsonNumber, parseMetricValue, toJsonNumber} from '../telemetry/values.js'
 
 export interface TreeNode {
   run_id: string
@@ -48,8 +48,7 @@ export const TREE_DEFAULT_METRIC = 'reward'
  * whose runs never log it shows no values, not an error.
  */
 export function buildTree(store: Store, options: {campaign: string; metric?: string; requireMetric?: boolean}): Tree {
-  const rows = store.all(store.db.selectFrom('runs').select(['run_id', 'name', 'status', 'step', 'fork_step', 'parent_run_id', 'recipe'])
-    .where('campaign_id', '=', options.campaign).orderBy('seq'))
+  const runIds = () => store.prepare('SELECT run_id FROM runs WHERE campaign_id = ? ORDER BY seq').pluck().all(options.campaign) as string[]
   // Each distinct recipe spec of the campaign, read and parsed once (runs share them).
   const specs = store.prepare('SELECT DISTINCT body FROM recipe_specs JOIN runs USING (spec_id) WHERE campaign_id = ?').all(options.campaign) as {body: string}[]
   const primaries = [...new Set(specs.map((s) => declaredMetrics(s.body).primary).filter((p): p is string => p !== null))].sort()
@@ -60,24 +59,25 @@ export function buildTree(store: Store, options: {campaign: string; metric?: str
   if (options.metric !== undefined) {
     [metric, source] = [options.metric, 'asked']
     if (options.requireMetric && suite !== null) {
-      const suites = evaluatedSuites(store, rows.map((r) => r.run_id))
-      if (rows.length > 0 && !suites.includes(options.metric)) {
+      const ids = runIds()
+      const suites = evaluatedSuites(store, ids)
+      if (ids.length > 0 && !suites.includes(options.metric)) {
         throw new AutolabError('METRIC_NOT_FOUND', `Campaign ${options.campaign}: no run has a completed eval of suite "${suite}".`, {
           details: {campaign: options.campaign, metric: options.metric, metrics: suites}, suggestedAction: suites.length ? `Use one of: ${suites.join(', ')}.` : 'Run `autolab eval RUN --suite S` first (see `autolab recipe show`).',
         })
       }
-    } else if (options.requireMetric) checkMetrics(store, rows.map((r) => r.run_id), [metric], `Campaign ${options.campaign} (none of its runs)`, {campaign: options.campaign})
+    } else if (options.requireMetric) checkMetrics(store, runIds(), [metric], `Campaign ${options.campaign} (none of its runs)`, {campaign: options.campaign})
   } else if (primaries.length === 1) {
     [metric, source] = [primaries[0], 'primary_metric']
   } else {
     [metric, source] = [TREE_DEFAULT_METRIC, 'default']
   }
-  const latest = suite === null ? latestValues(store, options.campaign, metric) : null
+  const rows = treeRows(store, options.campaign, suite === null ? metric : null)
   const nodes = new Map<string, TreeNode>()
   for (const row of rows) {
     let value: JsonNumber | null
     if (suite !== null) value = latestEvalScores(store, row.run_id)[suite]?.score ?? null
-    else if (latest!.has(row.run_id)) value = latest!.get(row.run_id)!
+    else if (row.latest !== undefined) value = row.latest
     else {
       const last = metricSeries(store, row.run_id, [metric], {last: 1}).get(metric)!.at(-1)
       value = last === undefined ? null : toJsonNumber(last.value)
@@ -98,17 +98,40 @@ export function buildTree(store: Store, options: {campaign: string; metric?: str
   return {campaign: options.campaign, metric, metric_source: source, primary_metrics: primaries, roots}
 }
 
+interface TreeRow {
+  run_id: string
+  name: string | null
+  status: string
+  step: number | null
+  fork_step: number | null
+  parent_run_id: string | null
+  recipe: string
+  /** The metric's value at the run's last logged step; undefined when that step did not log it (look further back). */
+  latest?: JsonNumber | null
+}
+
 /**
- * The metric's value at each run's latest step, for the runs whose latest step logged it, in one
- * query (a metric_steps lookup by key per run, inside SQLite). The others — the metric logged
- * every k steps, or nothing logged yet — are not in the map: the caller looks further back.
+ * The campaign's runs, oldest first, each with the metric's value at its last logged step, in one
+ * query: two metric_steps lookups by key per run, inside SQLite, rather than a query per run.
+ * A metric logged every k steps, or nothing logged yet, leaves latest undefined: the caller looks
+ * further back for those runs only. Metric names holding a quote or backslash cannot be put in a
+ * JSON path safely: those trees take the slow way for every run.
  */
-function latestValues(store: Store, campaign: string, metric: string): Map<string, JsonNumber> {
-  const rows = store.prepare(`SELECT r.run_id, m.record FROM runs r JOIN metric_steps m ON m.run_id = r.run_id AND m.step = r.step WHERE r.campaign_id = ?`).all(campaign) as {run_id: string; record: string}[]
-  const values = new Map<string, JsonNumber>()
-  for (const row of rows) {
-    const value = parseMetricValue(recordMetrics(row.record)[metric])
-    if (value !== undefined) values.set(row.run_id, toJsonNumber(value))
+function treeRows(store: Store, campaign: string, metric: string | null): TreeRow[] {
+  const columns = 'r.run_id, r.name, r.status, r.step, r.fork_step, r.parent_run_id, r.recipe'
+  if (metric === null || /["\\]/.test(metric)) {
+    return store.prepare(`SELECT ${columns} FROM runs r WHERE r.campaign_id = ? ORDER BY r.seq`).all(campaign) as TreeRow[]
   }
-  return values
+  const path = `$.metrics."${metric}"`
+  const rows = store.prepare(`SELECT ${columns}, json_type(m.record, ?) AS type, json_extract(m.record, ?) AS value FROM runs r
+    LEFT JOIN metric_steps m ON m.run_id = r.run_id AND m.step = (SELECT max(step) FROM metric_steps WHERE run_id = r.run_id)
+    WHERE r.campaign_id = ? ORDER BY r.seq`).all(path, path, campaign) as (TreeRow & {type: string | null; value: unknown})[]
+  for (const row of rows) {
+    // A JSON null is how a trainer writes NaN; a string may be "NaN"/"Infinity"; anything else: look back.
+    const parsed = row.type === null ? undefined : parseMetricValue(row.type === 'null' ? null : row.value)
+    row.latest = parsed === undefined ? undefined : toJsonNumber(parsed)
+    delete (row as {type?: unknown}).type
+    delete (row as {value?: unknown}).value
+  }
+  return rows
 }
