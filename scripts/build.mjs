@@ -29,7 +29,9 @@ await build({
   target: 'node20',
   // Native or rarely needed: loaded from node_modules only when a command asks for them.
   // typescript: only oclif's development-mode loader wants it; never at run time.
-  external: ['better-sqlite3', 'ssh2', 'cpu-features', 'typescript'],
+  // better-sqlite3's JS is bundled (one file to load, compiled from the code cache); its addon is
+  // loaded by path (store/access.ts sqliteBinding), and \`bindings\`, its fallback search, stays outside.
+  external: ['bindings', 'ssh2', 'cpu-features', 'typescript'],
   // oclif's debug logging is off in autolab: a no-op stands in for the package (see the stub).
   alias: {debug: './scripts/stubs/debug.cjs'},
   define: {'import.meta.url': '__autolab_import_meta_url'},

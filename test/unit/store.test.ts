@@ -1,6 +1,6 @@
 import BetterSqlite3 from 'better-sqlite3'
 import {spawn} from 'node:child_process'
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, unlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
@@ -109,6 +109,13 @@ describe('store', () => {
     // A new run with an existing spec shares its row.
     store.write(() => expect(recipeSpecId(store, specB)).toBe(getRun(store, 'r2').spec_id))
     store.close()
+  })
+
+  it('every connection is opened by sqliteDatabase, which hands better-sqlite3 its addon (the CLI bundle cannot find it otherwise)', () => {
+    const sources = (dir: string): string[] => readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []))
+    const root = new URL('../../src', import.meta.url).pathname
+    const constructing = sources(root).filter((file) => /new BetterSqlite3\(/.test(readFileSync(file, 'utf8')))
+    expect(constructing.map((file) => file.slice(root.length))).toEqual(['/lib/store/access.ts'])
   })
 
   it('a -shm/-wal left read-only by a read-only open gets the file\'s mode back once the file is writable', async () => {

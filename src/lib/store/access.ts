@@ -69,30 +69,44 @@ export function alignSidecarModes(file: string): void {
   }
 }
 
-let binding: string | undefined | null = null
+let binding: object | undefined | null = null
 
 /**
- * The path of better-sqlite3's compiled addon, handed to it as nativeBinding: without it, the
- * package finds its addon through \`bindings\`, which tries a dozen paths and costs every command
- * start a few ms. Undefined (the package's own search) when the build put it elsewhere.
+ * better-sqlite3's compiled addon, loaded here and handed to it as nativeBinding: without it,
+ * the package finds its addon through \`bindings\`, which tries a dozen paths and costs every
+ * command start a few ms (and the CLI bundle carries the package's JS, where that search would
+ * look in the wrong place). Undefined — the package's own search — when the build put it elsewhere.
  */
-export function sqliteBinding(): string | undefined {
+export function sqliteBinding(): object | undefined {
   if (binding === null) {
+    const require = createRequire(import.meta.url)
+    let path: string | undefined
     try {
-      const path = join(dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node')
-      binding = existsSync(path) ? path : undefined
+      path = join(dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node')
     } catch {
-      binding = undefined
+      path = undefined
     }
+    binding = path !== undefined && existsSync(path) ? (require(path) as object) : undefined
   }
   return binding
+}
+
+/**
+ * Every SQLite connection autolab opens, with the addon handed over (sqliteBinding). In the CLI
+ * bundle the package cannot find its addon by itself, so nothing else calls its constructor (a
+ * test holds to that). Its types say nativeBinding is a path; the package also takes the loaded
+ * addon object (lib/database.js), which is what this passes.
+ */
+export function sqliteDatabase(file: string | Buffer, options: BetterSqlite3.Options): BetterSqlite3.Database {
+  const addon = sqliteBinding()
+  return new BetterSqlite3(file, addon === undefined ? options : {...options, nativeBinding: addon as unknown as string})
 }
 
 /** Open an existing store for reading only. */
 export function openReadOnly(file: string, timeoutMs: number): BetterSqlite3.Database {
   let sqlite: BetterSqlite3.Database | undefined
   try {
-    sqlite = new BetterSqlite3(file, {readonly: true, fileMustExist: true, timeout: timeoutMs, nativeBinding: sqliteBinding()})
+    sqlite = sqliteDatabase(file, {readonly: true, fileMustExist: true, timeout: timeoutMs})
     // Opening is lazy: the first read is what needs the -shm.
     sqlite.prepare('SELECT count(*) FROM sqlite_master').get()
     return sqlite
@@ -127,7 +141,7 @@ function openSnapshot(file: string): BetterSqlite3.Database {
   const bytes = readFileSync(file)
   bytes[18] = 1
   bytes[19] = 1
-  return new BetterSqlite3(bytes, {readonly: true, nativeBinding: sqliteBinding()})
+  return sqliteDatabase(bytes, {readonly: true})
 }
 
 /** An I/O error of SQLite, as an AutolabError when it is one of the store's own faults. */

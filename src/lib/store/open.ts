@@ -11,7 +11,7 @@ import {
   SqliteDialect, SqliteIntrospector, SqliteQueryCompiler,
 } from 'kysely'
 import {AutolabError, toAutolabError} from '../output/errors.js'
-import {alignSidecarModes, diagnoseStoreError, openReadOnly, sqliteBinding, whyReadOnly} from './access.js'
+import {alignSidecarModes, diagnoseStoreError, openReadOnly, sqliteDatabase, whyReadOnly} from './access.js'
 import {refuseLostStore} from './lost.js'
 import {MIGRATIONS} from './migrations.js'
 import type {Database} from './schema.js'
@@ -134,7 +134,7 @@ export async function openStore(path: string, options: OpenOptions = {}): Promis
       sqlite = openReadOnly(file, BUSY_TIMEOUT_MS)
     } else {
       if (!options.mustExist) mkdirSync(dirname(file), {recursive: true})
-      sqlite = new BetterSqlite3(file, {timeout: BUSY_TIMEOUT_MS, fileMustExist: options.mustExist === true, nativeBinding: sqliteBinding()})
+      sqlite = sqliteDatabase(file, {timeout: BUSY_TIMEOUT_MS, fileMustExist: options.mustExist === true})
     }
   } catch (error) {
     if (error instanceof AutolabError) throw error
@@ -253,7 +253,7 @@ export function peekStore(file: string): Store | null {
   if (!fileSize(file)) return null
   let sqlite: BetterSqlite3.Database | undefined
   try {
-    sqlite = new BetterSqlite3(file, {readonly: true, fileMustExist: true, timeout: 1000})
+    sqlite = sqliteDatabase(file, {readonly: true, fileMustExist: true, timeout: 1000})
     sqlite.pragma('query_only = ON')
     return new Store(file, sqlite, 'opened only to read the status bar')
   } catch {
