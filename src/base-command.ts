@@ -8,6 +8,7 @@ import {recordBudgetCrossings} from './lib/campaigns.js'
 import {type Ctx, openContext} from './lib/context.js'
 import {errorEnvelope, successEnvelope, toJson} from './lib/output/envelope.js'
 import {AutolabError, toAutolabError} from './lib/output/errors.js'
+import {progressFor} from './lib/output/progress.js'
 import {statusLine, useColour} from './lib/output/render.js'
 import {recoverAbandonedOperations} from './lib/runs/recovery.js'
 import {locateStore, storeFlagOf} from './lib/store/locate.js'
@@ -76,12 +77,16 @@ export abstract class AutolabCommand<R extends object> extends Command {
       const {needsStore, syncFirst} = this.constructor as typeof AutolabCommand
       if (needsStore || locateStore({flag: flags.store}).exists) {
         ctx = await this.openContext(flags)
+        // Progress lines on stderr: only on a terminal, never with --json (see output/progress.ts).
+        ctx.progress = progressFor({json})
         // A read-only store still answers reads; the sync (a write) is skipped, and said so.
         if (ctx.store.readOnlyReason !== null) ctx.warnings.push(`store is read-only (${ctx.store.readOnlyReason}): telemetry not synced, changes are refused`)
         else if (syncFirst) await prepare(ctx, {fresh: flags.fresh})
       }
       // Without a store (only commands that need none get here so): see needsStore.
       const result = await this.execute(ctx as Ctx, parsed as Parsed<typeof Command>)
+      // A progress line left open would run into the answer on a terminal.
+      ctx?.progress.end()
       const status = ctx ? statusBar(ctx) : emptyStatusBar(['no store found from here: this status bar is empty'])
       if (result instanceof StreamedResult) {
         const out = (text: string) => process.stdout.write(text)
@@ -93,6 +98,7 @@ export abstract class AutolabCommand<R extends object> extends Command {
     } catch (thrown) {
       // A parse error was handled here, not forgotten (oclif warns about unparsed commands).
       this.parsed = true
+      ctx?.progress.end()
       const error = toAutolabError(thrown)
       let status: StatusBar
       try {

@@ -46,6 +46,7 @@ import Tick from './commands/tick.js'
 import Tree from './commands/tree.js'
 import Trend from './commands/trend.js'
 import Wait from './commands/wait.js'
+import Watch from './commands/watch.js'
 import {noteArgv, reportUnknownCommand} from './not-found.js'
 
 export const COMMANDS = {
@@ -93,6 +94,7 @@ export const COMMANDS = {
   tree: Tree,
   trend: Trend,
   wait: Wait,
+  watch: Watch,
 }
 
 export {commandNotFound} from './not-found.js'

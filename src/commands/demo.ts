@@ -36,7 +36,6 @@ export default class Demo extends AutolabCommand<DemoResult> {
     const stop = () => controller.abort()
     process.once('SIGINT', stop)
     process.once('SIGTERM', stop)
-    const showProgress = !flags.json && process.stderr.isTTY
     try {
       ctx.log(`demo store: ${ctx.store.path}`)
       return await runDemo(ctx, {
@@ -45,12 +44,11 @@ export default class Demo extends AutolabCommand<DemoResult> {
         lowLearningRate: Number(flags['low-lr']),
         goodLearningRate: Number(flags['good-lr']),
         signal: controller.signal,
-        onProgress: (runs) => {
-          if (showProgress) process.stderr.write(`\r${runs.map(progressText).join('   ')}\u001B[K`)
-        },
+        // On a terminal only, never with --json (ctx.progress is a no-op then).
+        onProgress: (runs) => ctx.progress.update(runs.map(progressText).join('   ')),
       })
     } finally {
-      if (showProgress) process.stderr.write('\n')
+      ctx.progress.end({keep: true})
       process.off('SIGINT', stop)
       process.off('SIGTERM', stop)
     }

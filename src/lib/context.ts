@@ -3,6 +3,7 @@
 import {resolve} from 'node:path'
 import {AutolabError} from './output/errors.js'
 import {type Executor} from './hosts/executor.js'
+import {noProgress, type Progress} from './output/progress.js'
 import {LocalExecutor} from './hosts/local.js'
 import {SshExecutor} from './hosts/ssh.js'
 import {connectShell} from './hosts/ssh-mux.js'
@@ -19,6 +20,11 @@ export interface Ctx {
   actor: string
   /** Progress and diagnostics; goes to stderr, never stdout. */
   log(message: string): void
+  /**
+   * The progress line of long work (waits, copies): a no-op unless stderr is a terminal and the
+   * command is not --json (the rule is in output/progress.ts; the base command sets it).
+   */
+  progress: Progress
   project(): Project
   executor(hostId: string): Executor
   /** Warnings collected during the command; they end up in the status bar. */
@@ -38,6 +44,7 @@ export interface ContextOptions {
   project?: string
   actor?: string
   log?: (message: string) => void
+  progress?: Progress
   now?: () => Date
 }
 
@@ -61,6 +68,7 @@ export async function openContext(options: ContextOptions = {}): Promise<Ctx> {
       actor = value
     },
     log: options.log ?? ((message) => process.stderr.write(`${message}\n`)),
+    progress: options.progress ?? noProgress,
     warnings: [],
     project: () => (project ??= loadProject(options.project)),
     executor(hostId: string): Executor {

@@ -9,8 +9,8 @@ import {locateStore} from './store/locate.js'
 import {peekStore} from './store/open.js'
 import {DEFAULT_CAMPAIGN} from './store/seed.js'
 import type {Store} from './store/open.js'
-import {declaredMetrics} from './telemetry/goals.js'
-import {metricSeries} from './telemetry/history.js'
+import {metricSeries, runDeclaredMetrics} from './telemetry/history.js'
+import type {Point} from './telemetry/trends.js'
 import {type JsonNumber, toJsonNumber} from './telemetry/values.js'
 
 export interface StatusBar {
@@ -139,11 +139,16 @@ export interface ActiveRun extends RunView {
 
 /** Runs that are live, queued or paused, each with its primary metric's latest value (one indexed read per run). */
 export function activeRuns(store: Store): ActiveRun[] {
-  const runs = listRuns(store, {statuses: [...LIVE_STATES, 'queued', 'paused']})
-  const spec = store.prepare('SELECT body AS recipe_spec FROM runs JOIN recipe_specs USING (spec_id) WHERE run_id = ?')
-  return runs.map((run) => {
-    const primary = declaredMetrics((spec.get(run.run_id) as {recipe_spec: string} | undefined)?.recipe_spec).primary
-    const latest = primary === null ? undefined : metricSeries(store, run.run_id, [primary], {last: 1}).get(primary)!.at(-1)
-    return {...run, primary_metric: primary, primary_value: latest === undefined ? null : toJsonNumber(latest.value), primary_step: latest?.step ?? null}
-  })
+  return listRuns(store, {statuses: [...LIVE_STATES, 'queued', 'paused']}).map((run) => withPrimaryMetric(store, run).run)
+}
+
+/**
+ * A run with the latest value of its recipe's primary metric, and that metric's last `last`
+ * points (`points`, oldest first; empty without a primary metric): one indexed read.
+ */
+export function withPrimaryMetric(store: Store, run: RunView, last = 1): {run: ActiveRun; points: Point[]} {
+  const primary = runDeclaredMetrics(store, run.run_id).primary
+  const points = primary === null ? [] : metricSeries(store, run.run_id, [primary], {last}).get(primary)!
+  const latest = points.at(-1)
+  return {run: {...run, primary_metric: primary, primary_value: latest === undefined ? null : toJsonNumber(latest.value), primary_step: latest?.step ?? null}, points}
 }

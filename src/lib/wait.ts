@@ -6,6 +6,7 @@ import {recordBudgetCrossings} from './campaigns.js'
 import type {Ctx} from './context.js'
 import {type EventView, eventView, latestEventId} from './events.js'
 import {AutolabError} from './output/errors.js'
+import {waitedText} from './output/progress.js'
 import {getEval} from './evals/queries.js'
 import {resolveRun} from './runs/queries.js'
 import {TERMINAL_STATES} from './runs/state-machine.js'
@@ -69,32 +70,40 @@ export async function waitForEvents(ctx: Ctx, options: WaitOptions): Promise<Wai
   const eventKinds = [...new Set(options.for.flatMap((k) => WAKE_KINDS[k]))]
   const kindOf = (eventKind: string) => options.for.find((k) => (WAKE_KINDS[k] as readonly string[]).includes(eventKind))!
   let cursor = options.since ?? latestEventId(store)
-  const deadline = Date.now() + options.timeoutSeconds * 1000
+  const started = Date.now()
+  const deadline = started + options.timeoutSeconds * 1000
   const pollMs = options.pollMs ?? 100
-  for (;;) {
-    // A read-only store still wakes on what others write into it; it just cannot sync itself.
-    if (store.readOnlyReason === null) {
-      // Every host: a remote run's exit or anomaly must wake the waiter too. A host that cannot
-      // be reached is a warning, not the end of the wait.
-      await syncRuns(ctx, {tolerateHostFaults: true})
-      recordBudgetCrossings(store, ctx.now())
+  // On a terminal (and without --json) a line says what is awaited and for how long.
+  const waitingFor = `waiting for ${options.for.join(', ')}${runIds?.length ? ` (${runIds.join(', ')})` : ''}`
+  try {
+    for (;;) {
+      ctx.progress.update(`${waitingFor}… ${waitedText(started, Date.now(), options.timeoutSeconds * 1000)}`)
+      // A read-only store still wakes on what others write into it; it just cannot sync itself.
+      if (store.readOnlyReason === null) {
+        // Every host: a remote run's exit or anomaly must wake the waiter too. A host that cannot
+        // be reached is a warning, not the end of the wait.
+        await syncRuns(ctx, {tolerateHostFaults: true})
+        recordBudgetCrossings(store, ctx.now())
+      }
+      const events = matchingEvents(ctx, cursor, eventKinds, runIds, evalIds).filter((e) => e.kind !== 'anomaly' || options.for.includes('anomaly') || (e.args as {severity?: string} | null)?.severity === 'hard')
+      if (events.length > 0) {
+        return {woken_by: kindOf(events[0].kind), events, cursor: events.at(-1)!.event_id}
+      }
+      // What was already so before the wait (another command synced it first): no event after the
+      // cursor will ever say it again, so it wakes now instead of at the timer.
+      const already = alreadySo(ctx, options, runIds, evalIds)
+      if (already) return {...already, cursor: Math.max(cursor, latestEventId(store))}
+      // Nothing matched up to here: the cursor may move past unrelated events.
+      cursor = Math.max(cursor, latestEventId(store))
+      if (options.for.includes('step')) {
+        const steps = Object.fromEntries(runIds!.map((id) => [id, store.first(store.db.selectFrom('runs').select('step').where('run_id', '=', id))?.step ?? null]))
+        if (Object.values(steps).some((s) => s !== null && s >= options.step!)) return {woken_by: 'step', events: [], cursor, steps}
+      }
+      if (Date.now() >= deadline) return {woken_by: 'timer', events: [], cursor}
+      await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))))
     }
-    const events = matchingEvents(ctx, cursor, eventKinds, runIds, evalIds).filter((e) => e.kind !== 'anomaly' || options.for.includes('anomaly') || (e.args as {severity?: string} | null)?.severity === 'hard')
-    if (events.length > 0) {
-      return {woken_by: kindOf(events[0].kind), events, cursor: events.at(-1)!.event_id}
-    }
-    // What was already so before the wait (another command synced it first): no event after the
-    // cursor will ever say it again, so it wakes now instead of at the timer.
-    const already = alreadySo(ctx, options, runIds, evalIds)
-    if (already) return {...already, cursor: Math.max(cursor, latestEventId(store))}
-    // Nothing matched up to here: the cursor may move past unrelated events.
-    cursor = Math.max(cursor, latestEventId(store))
-    if (options.for.includes('step')) {
-      const steps = Object.fromEntries(runIds!.map((id) => [id, store.first(store.db.selectFrom('runs').select('step').where('run_id', '=', id))?.step ?? null]))
-      if (Object.values(steps).some((s) => s !== null && s >= options.step!)) return {woken_by: 'step', events: [], cursor, steps}
-    }
-    if (Date.now() >= deadline) return {woken_by: 'timer', events: [], cursor}
-    await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))))
+  } finally {
+    ctx.progress.end()
   }
 }
 

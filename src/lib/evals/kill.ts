@@ -39,7 +39,7 @@ export async function killEval(ctx: Ctx, options: {evalId: string; reason?: stri
   if (row.pid !== null && (marked || row.status === 'killed') && await executor.isAlive(row.pid, row.dir)) {
     stoppedBy = 'sigterm'
     await executor.signalGroup(row.pid, row.dir, 'TERM')
-    if (!await waitForExit(ctx, row.host_id, row.pid, row.dir, TERM_WAIT_MS)) {
+    if (!await waitForExit(ctx, row.host_id, row.pid, row.dir, TERM_WAIT_MS, `stopping eval ${row.eval_id}: SIGTERM sent, waiting for it to exit`)) {
       stoppedBy = 'sigkill'
       if (!await killAndWait(ctx, row.host_id, row.pid, row.dir)) {
         throw new AutolabError('TIMEOUT', `Eval ${row.eval_id} (pid ${row.pid}) survived SIGKILL.`, {retryable: true})

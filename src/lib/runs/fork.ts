@@ -190,7 +190,7 @@ async function chooseCheckpoint(ctx: Ctx, parent: RunRow, options: ForkOptions):
     const latest = latestCheckpoint(store, parent.run_id)
     if (latest && latest.step >= since) found = latest
     return found !== undefined || getRun(store, parent.run_id).status !== 'running'
-  }, timeoutMs)
+  }, timeoutMs, `waiting for ${parent.run_id} to save a checkpoint to fork from`)
   if (found) return found
   if (!ok) {
     throw new AutolabError('TIMEOUT', `Run ${parent.run_id} did not save a checkpoint within ${timeoutMs / 1000} s.`, {

@@ -135,7 +135,7 @@ export async function modifyRun(ctx: Ctx, options: ModifyOptions): Promise<Modif
   }
   if (options.wait) {
     const timeoutMs = (options.timeoutSeconds ?? DEFAULT_WAIT_SECONDS) * 1000
-    await syncUntil(ctx, [target.run_id], () => effectiveStep(ctx, target.run_id, version) !== null || getRun(store, target.run_id).status !== 'running', timeoutMs)
+    await syncUntil(ctx, [target.run_id], () => effectiveStep(ctx, target.run_id, version) !== null || getRun(store, target.run_id).status !== 'running', timeoutMs, `waiting for ${target.run_id} to apply the change`)
     const step = effectiveStep(ctx, target.run_id, version)
     if (step !== null) return {...result, status: 'acknowledged', effective_step: step}
     ctx.warnings.push(`run ${target.run_id} did not acknowledge the change within ${timeoutMs / 1000} s; it is still pending`)

@@ -88,13 +88,13 @@ export async function finishPause(ctx: Ctx, runId: string, timeoutMs: number, op
     await updateControl(ctx, runId, () => ({state: 'pause'}))
     if (op) stepDone(store, op, 'signal', ctx.now())
     stoppedBy = 'graceful'
-    if (!await waitForExit(ctx, run.host_id, run.pid, run.run_dir, timeoutMs)) {
+    if (!await waitForExit(ctx, run.host_id, run.pid, run.run_dir, timeoutMs, `pausing ${runId}: waiting for the trainer to checkpoint and exit`)) {
       // The trainer ignores the contract: stop it; it resumes from its latest checkpoint. Said in
       // the log first: the exit that follows is the pause's doing, even an exit code 0.
       stoppedBy = 'sigterm'
       store.write(() => recordEvent(store, {kind: 'pause_escalated', time: ctx.now(), actor: 'system', runId, args: {signal: 'TERM', waited_ms: timeoutMs}}))
       await executor.signalGroup(run.pid, run.run_dir, 'TERM')
-      if (!await waitForExit(ctx, run.host_id, run.pid, run.run_dir, 5000)) {
+      if (!await waitForExit(ctx, run.host_id, run.pid, run.run_dir, 5000, `pausing ${runId}: SIGTERM sent, waiting for it to exit`)) {
         stoppedBy = 'sigkill'
         await killAndWait(ctx, run.host_id, run.pid, run.run_dir)
       }

@@ -1,6 +1,7 @@
 // Stopping processes: wait for exit, escalate graceful stop → SIGTERM → SIGKILL.
 import type {Ctx} from '../context.js'
 import {AutolabError} from '../output/errors.js'
+import {waitedText} from '../output/progress.js'
 import {updateControl} from './control.js'
 import {getRun} from './queries.js'
 import {isTerminal} from './state-machine.js'
@@ -11,13 +12,20 @@ const KILL_WAIT_MS = 5000
 
 export type StoppedBy = 'no_process' | 'graceful' | 'sigterm' | 'sigkill'
 
-export async function waitForExit(ctx: Ctx, hostId: string, pid: number, runDir: string, timeoutMs: number): Promise<boolean> {
+/** Wait (bounded) until the process is gone; `progress` names the wait on the progress line. */
+export async function waitForExit(ctx: Ctx, hostId: string, pid: number, runDir: string, timeoutMs: number, progress?: string): Promise<boolean> {
   const executor = ctx.executor(hostId)
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (!await executor.isAlive(pid, runDir)) return true
-    if (Date.now() >= deadline) return false
-    await new Promise((r) => setTimeout(r, POLL_MS))
+  const started = Date.now()
+  const deadline = started + timeoutMs
+  try {
+    for (;;) {
+      if (progress) ctx.progress.update(`${progress}… ${waitedText(started, Date.now(), timeoutMs)}`)
+      if (!await executor.isAlive(pid, runDir)) return true
+      if (Date.now() >= deadline) return false
+      await new Promise((r) => setTimeout(r, POLL_MS))
+    }
+  } finally {
+    if (progress) ctx.progress.end()
   }
 }
 
@@ -41,10 +49,10 @@ export async function stopProcess(ctx: Ctx, runId: string, graceSeconds: number)
     const halfGraceMs = (graceSeconds * 1000) / 2
     await updateControl(ctx, runId, () => ({state: 'stop'}))
     stoppedBy = 'graceful'
-    if (!await waitForExit(ctx, run.host_id, pid, run.run_dir, halfGraceMs)) {
+    if (!await waitForExit(ctx, run.host_id, pid, run.run_dir, halfGraceMs, `stopping ${runId}: waiting for the trainer to exit`)) {
       stoppedBy = 'sigterm'
       await executor.signalGroup(pid, run.run_dir, 'TERM')
-      if (!await waitForExit(ctx, run.host_id, pid, run.run_dir, halfGraceMs)) {
+      if (!await waitForExit(ctx, run.host_id, pid, run.run_dir, halfGraceMs, `stopping ${runId}: SIGTERM sent, waiting for it to exit`)) {
         stoppedBy = 'sigkill'
         if (!await killAndWait(ctx, run.host_id, pid, run.run_dir)) {
           throw new AutolabError('TIMEOUT', `Run ${runId} (pid ${pid}) survived SIGKILL.`, {retryable: true})
@@ -64,13 +72,19 @@ export async function reachHostOf(ctx: Ctx, run: {host_id: string; status: strin
   if (!isTerminal(run.status)) await ctx.executor(run.host_id).reach()
 }
 
-/** Sync the given runs until `done` holds or the time is up; true when it held. */
-export async function syncUntil(ctx: Ctx, runIds: string[], done: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    await syncRuns(ctx, {runIds})
-    if (done()) return true
-    if (Date.now() >= deadline) return false
-    await new Promise((r) => setTimeout(r, POLL_MS))
+/** Sync the given runs until `done` holds or the time is up; true when it held. `progress` names the wait on the progress line. */
+export async function syncUntil(ctx: Ctx, runIds: string[], done: () => boolean, timeoutMs: number, progress?: string): Promise<boolean> {
+  const started = Date.now()
+  const deadline = started + timeoutMs
+  try {
+    for (;;) {
+      if (progress) ctx.progress.update(`${progress}… ${waitedText(started, Date.now(), timeoutMs)}`)
+      await syncRuns(ctx, {runIds})
+      if (done()) return true
+      if (Date.now() >= deadline) return false
+      await new Promise((r) => setTimeout(r, POLL_MS))
+    }
+  } finally {
+    if (progress) ctx.progress.end()
   }
 }

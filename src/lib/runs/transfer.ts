@@ -13,23 +13,16 @@ export interface Transfer {
   files: number
 }
 
-const PROGRESS_EVERY_MS = 1000
-
 export async function streamCheckpoint(ctx: Ctx, from: Executor, to: Executor, paths: {source: string; sourceRunDir: string; target: string}): Promise<Transfer> {
   const exported = await from.exportCheckpoint(paths.source, {sourceRunDir: paths.sourceRunDir})
-  // Counting what passes, for progress on a terminal (an agent's stderr is not one).
+  // Counting what passes, for the progress line (on a terminal only: see output/progress.ts).
   const counter = new PassThrough()
   let streamed = 0
-  let lastReport = Date.now()
-  const started = lastReport
-  const showProgress = process.stderr.isTTY === true
+  const started = Date.now()
   counter.on('data', (chunk: Buffer) => {
     streamed += chunk.length
-    if (showProgress && Date.now() - lastReport >= PROGRESS_EVERY_MS) {
-      lastReport = Date.now()
-      const seconds = (lastReport - started) / 1000
-      ctx.log(`  ${from.hostId} → ${to.hostId}: ${formatBytes(streamed)} (${formatBytes(streamed / seconds)}/s)`)
-    }
+    const seconds = Math.max(0.001, (Date.now() - started) / 1000)
+    ctx.progress.update(`copying the checkpoint ${from.hostId} → ${to.hostId}: ${formatBytes(streamed)} (${formatBytes(streamed / seconds)}/s)`)
   })
   exported.stream.on('error', (error) => counter.destroy(error))
   exported.stream.pipe(counter)
@@ -38,6 +31,7 @@ export async function streamCheckpoint(ctx: Ctx, from: Executor, to: Executor, p
   // Both are settled before answering, so nothing still writes into the child's dir when the
   // fork's rollback removes it.
   const [imported, source] = await Promise.allSettled([to.importCheckpoint(paths.target, counter), exported.done])
+  ctx.progress.end({keep: streamed > 0})
   if (source.status === 'rejected') throw source.reason
   if (imported.status === 'rejected') throw imported.reason
   return {method: 'stream', bytes: imported.value.bytes, files: imported.value.files}
