@@ -34,8 +34,10 @@ import Message from './commands/message.js'
 import Modify from './commands/modify.js'
 import Note from './commands/note.js'
 import Pause from './commands/pause.js'
+import Plot from './commands/plot.js'
 import RecipeList from './commands/recipe/list.js'
 import RecipeShow from './commands/recipe/show.js'
+import Report from './commands/report.js'
 import Resume from './commands/resume.js'
 import Runs from './commands/runs.js'
 import Samples from './commands/samples.js'
@@ -82,8 +84,10 @@ export const COMMANDS = {
   modify: Modify,
   note: Note,
   pause: Pause,
+  plot: Plot,
   'recipe:list': RecipeList,
   'recipe:show': RecipeShow,
+  report: Report,
   resume: Resume,
   runs: Runs,
   samples: Samples,

@@ -4,7 +4,8 @@ import {AutolabCommand, type Parsed} from '../base-command.js'
 import {integerFlag} from '../command-args.js'
 import type {Ctx} from '../lib/context.js'
 import {AutolabError} from '../lib/output/errors.js'
-import {lineChart, table} from '../lib/output/render.js'
+import {lineChart} from '../lib/output/chart.js'
+import {table} from '../lib/output/render.js'
 import {type CompareResult, compare} from '../lib/telemetry/analysis.js'
 
 export default class Compare extends AutolabCommand<CompareResult> {
@@ -40,6 +41,8 @@ export default class Compare extends AutolabCommand<CompareResult> {
       {header: 'SLOPE', value: (run) => run.summary.slope, align: 'right'},
       {header: 'WINDOW', value: (run) => (run.summary.computed_over_steps ? `${run.summary.computed_over_steps[0]}–${run.summary.computed_over_steps[1]}` : null), align: 'right'},
     ])
-    return `${lineChart(series, {title: r.metric})}\n\n${summary}`
+    const markers = r.runs.filter((run) => run.parent_run_id !== null && run.fork_step !== null)
+      .map((run) => ({step: run.fork_step!, label: `${run.run_id} forked from ${run.parent_run_id} at step ${run.fork_step}`}))
+    return `${lineChart(series, {title: r.metric, markers})}\n\n${summary}`
   }
 }

@@ -8,7 +8,8 @@ import {AutolabCommand, type baseFlags, type Parsed} from '../base-command.js'
 import {integerFlag} from '../command-args.js'
 import {type Ctx, openContext} from '../lib/context.js'
 import {type DemoResult, type DemoRunProgress, runDemo} from '../lib/demo.js'
-import {colourStatus, lineChart} from '../lib/output/render.js'
+import {lineChart} from '../lib/output/chart.js'
+import {colourStatus} from '../lib/output/render.js'
 import {exampleProjectYaml, parseProject} from '../lib/project.js'
 
 export default class Demo extends AutolabCommand<DemoResult> {

@@ -35,14 +35,14 @@ export const LOOP = [
   'trend R --metric M --window N → data.verdict (improving | worsening | plateau | noisy; changing for a metric without a goal) / compare A B --metric M → a summary per run / samples R / history R --last N  (reads: cheap, do them often)',
   'act: modify R --set k=v --wait (hot, in flight) | fork R --step N --set k=v (new branch) | pause R / resume R | kill R',
   'note --run R "what you concluded"  (your reasoning, for the next session)',
-  'campaign finalize --winner R --summary "…"  (when the criterion is met or the budget is spent)',
+  'campaign finalize --winner R --summary "…"  (when the criterion is met or the budget is spent); report --out report.html  (the campaign as one page for a human: curves, tree, decisions, winner)',
 ]
 
 export const RULES = [
   'Always pass --json and read exactly one JSON document from stdout; check ok, then data or error.code.',
   'Run autolab in the project directory (or below it): the store is the nearest .autolab/autolab.db; without one every command but init is STORE_NOT_FOUND.',
   'An error is an answer: a filter value that does not exist (log --kind, runs --status, wait --for) is INVALID_ARGUMENT listing the valid ones, an unknown metric METRIC_NOT_FOUND listing the run\'s, a name matching several runs AMBIGUOUS_RUN listing them — never an empty result.',
-  'Reads (runs, show, history, trend, samples, compare, tree, log, status) are milliseconds and change nothing: use them freely.',
+  'Reads (runs, show, history, trend, samples, compare, plot, tree, log, status) are milliseconds and change nothing: use them freely.',
   'Always pass --reason on mutations: it is what the next session (and a human) reads in the log.',
   'On a retryable error (exit 5, error.retryable true) retry the same command with the same --idempotency-key: it never acts twice.',
   'Keep the cursor from wait/log and pass it as --since: nothing that happens between two calls is missed.',

@@ -1,4 +1,4 @@
-// Files written on request (export --output, init's project file), through the built CLI: the
+// Files written on request (export --output, report --out, init's project file), through the built CLI: the
 // store, symlinks, directories, FIFOs and missing parents are refused with a clear error, and
 // nothing is left half written.
 import {execFileSync} from 'node:child_process'
@@ -114,5 +114,41 @@ describe('init --project', () => {
     writeFileSync(join(sb.dir, 'other.yaml'), 'old')
     expect(expectOk(await sb.json(['init', '--project', 'other.yaml', '--force'])).project_written).toBe(true)
     expect(readFileSync(join(sb.dir, 'other.yaml'), 'utf8')).toMatch(/recipes:/)
+  })
+})
+
+describe('report --out', () => {
+  it('is required, never stdout; refuses the store, a symlink, a directory; a missing directory is FILE_NOT_FOUND; nothing is written', async () => {
+    const {sb, stillThere} = await storeWithCampaign()
+    // The store's own files (a -wal may come and go) aside, what the directory holds.
+    const listing = () => readdirSync(sb.dir).filter((f) => !f.startsWith('autolab.db')).sort()
+    const before = listing()
+    expect(expectError(await sb.json(['report']), 'INVALID_ARGUMENT', 2).suggested_action).toContain('--out report.html')
+    expectError(await sb.json(['report', '--out', '-']), 'INVALID_ARGUMENT', 2)
+    for (const suffix of ['', '-wal']) expect(expectError(await sb.json(['report', '--out', `${sb.store}${suffix}`]), 'INVALID_ARGUMENT', 2).message).toMatch(/store/)
+    writeFileSync(join(sb.dir, 'victim.txt'), 'untouched')
+    symlinkSync(join(sb.dir, 'victim.txt'), join(sb.dir, 'link.html'))
+    expect(expectError(await sb.json(['report', '--out', 'link.html']), 'INVALID_ARGUMENT', 2).message).toMatch(/symbolic link/)
+    expect(readFileSync(join(sb.dir, 'victim.txt'), 'utf8')).toBe('untouched')
+    mkdirSync(join(sb.dir, 'out'))
+    expectError(await sb.json(['report', '--out', 'out']), 'INVALID_ARGUMENT', 2)
+    expect(expectError(await sb.json(['report', '--out', 'no/such/x.html']), 'FILE_NOT_FOUND', 3).message).toContain(join(sb.dir, 'no', 'such'))
+    // An unknown campaign is refused before anything is written.
+    expectError(await sb.json(['report', '--campaign', 'nope', '--out', 'r.html']), 'CAMPAIGN_NOT_FOUND', 3)
+    expect(listing()).toEqual([...before, 'link.html', 'out', 'victim.txt'].sort())
+    expect(await stillThere()).toContain('precious')
+  })
+
+  it('writes a campaign without runs as a whole page with no chart, replacing an old file, no temp file left', async () => {
+    const {sb} = await storeWithCampaign()
+    writeFileSync(join(sb.dir, 'report.html'), 'old')
+    const data = await sb.ok(['report', '--campaign', 'precious', '--out', 'report.html'])
+    expect(data).toMatchObject({path: join(sb.dir, 'report.html'), campaign: 'precious', runs: 0, charts: 0, metrics: [], evals: 0})
+    const page = readFileSync(join(sb.dir, 'report.html'), 'utf8')
+    expect(Buffer.byteLength(page)).toBe(data.bytes)
+    expect(page.startsWith('<!doctype html>')).toBe(true)
+    expect(page.trimEnd().endsWith('</html>')).toBe(true)
+    expect(page).toContain('No run has logged a metric yet.')
+    expect(readdirSync(sb.dir).filter((f) => f.endsWith('.tmp'))).toEqual([])
   })
 })

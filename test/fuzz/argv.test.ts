@@ -86,6 +86,8 @@ function plausible(fixtures: string): Record<string, string[]> {
     host: ['local', 'nope'],
     patch: files, config: files,
     output: ['out.json', 'out/deeper/x.json', 'x'.repeat(300)],
+    out: ['report.html', 'out/deeper/x.html', 'x'.repeat(300)],
+    width: ['80', '30', '5'], height: ['10', '0'], 'max-points': ['10', '1000'],
     deadline: ['2030-01-01T00:00:00Z', '2000-01-01', 'tomorrow', '-1'],
     'budget-gpu-hours': ['1', '0', '-1', '1e400', 'NaN', '0.5'],
     'low-lr': ['0.00001', '-1', 'NaN'], 'good-lr': ['0.05', '1e400'],

@@ -98,7 +98,7 @@ describe('wrapTokens', () => {
 
 describe('lineChart', () => {
   it('gives each series its own glyph, so they stay apart without colour', async () => {
-    const {lineChart, SERIES_GLYPHS} = await import('../../src/lib/output/render.js')
+    const {lineChart, SERIES_GLYPHS} = await import('../../src/lib/output/chart.js')
     const series = [0, 1, 2].map((i) => ({name: `run${i}`, points: Array.from({length: 10}, (_, s) => ({step: s, value: i * 10 + s}))}))
     const text = lineChart(series, {width: 30, height: 10})
     for (const [i, glyph] of SERIES_GLYPHS.slice(0, 3).entries()) {

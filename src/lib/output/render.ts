@@ -1,4 +1,4 @@
-// Human output: tables, status colours, a status line and small charts. The only module (with
+// Human output: tables, status colours and a status line (charts: chart.ts). The only module (with
 // its siblings in lib/output) that knows about colour; chalk turns colour off when stdout is
 // not a terminal, and useColour turns it off for NO_COLOR and --no-color.
 import chalk from 'chalk'
@@ -98,57 +98,6 @@ export function statusLine(bar: StatusBar): string {
   if (bar.budget?.deadline_seconds_left !== null && bar.budget?.deadline_seconds_left !== undefined) parts.push(`deadline in ${formatDuration(bar.budget.deadline_seconds_left)}`)
   const warnings = bar.warnings.map((w) => chalk.yellow(`warning: ${w}`))
   return [chalk.dim(parts.join(' · ')), ...warnings].join('\n')
-}
-
-export interface Series {
-  name: string
-  points: {step: number; value: number}[]
-}
-
-const SERIES_COLOURS = [chalk.green, chalk.yellow, chalk.cyan, chalk.magenta, chalk.blue, chalk.red]
-/** A glyph per series as well as a colour: without colour (NO_COLOR, a pipe) the series stay apart. */
-export const SERIES_GLYPHS = ['•', '+', 'x', 'o', '*', '#', '@', '%'] as const
-
-function seriesMark(index: number): (text: string) => string {
-  return SERIES_COLOURS[index % SERIES_COLOURS.length]
-}
-
-/** A small ASCII line chart of several series over steps (one character column per bucket). */
-export function lineChart(series: readonly Series[], options: {width?: number; height?: number; title?: string} = {}): string {
-  const width = options.width ?? 60
-  const height = options.height ?? 12
-  const all = series.flatMap((s) => s.points).filter((p) => Number.isFinite(p.value))
-  if (all.length === 0) return chalk.dim('(no data)')
-  const minStep = Math.min(...all.map((p) => p.step))
-  const maxStep = Math.max(...all.map((p) => p.step))
-  let lo = Math.min(...all.map((p) => p.value))
-  let hi = Math.max(...all.map((p) => p.value))
-  if (hi === lo) { hi += 0.5; lo -= 0.5 }
-  const grid: string[][] = Array.from({length: height}, () => Array.from({length: width}, () => ' '))
-  series.forEach((s, si) => {
-    const colour = seriesMark(si)
-    const glyph = SERIES_GLYPHS[si % SERIES_GLYPHS.length]
-    const buckets = new Map<number, number[]>()
-    for (const p of s.points) {
-      if (!Number.isFinite(p.value)) continue
-      const x = maxStep === minStep ? 0 : Math.round(((p.step - minStep) / (maxStep - minStep)) * (width - 1))
-      buckets.set(x, [...(buckets.get(x) ?? []), p.value])
-    }
-    for (const [x, values] of buckets) {
-      const mean = values.reduce((a, b) => a + b, 0) / values.length
-      const y = height - 1 - Math.round(((mean - lo) / (hi - lo)) * (height - 1))
-      grid[y][x] = colour(glyph)
-    }
-  })
-  const label = (v: number) => formatValue(v).padStart(8)
-  const lines = grid.map((row, i) => {
-    const axis = i === 0 ? label(hi) : i === height - 1 ? label(lo) : ' '.repeat(8)
-    return `${chalk.dim(axis)} ${chalk.dim('│')}${row.join('')}`
-  })
-  lines.push(`${' '.repeat(9)}${chalk.dim('└' + '─'.repeat(width))}`)
-  lines.push(`${' '.repeat(10)}${chalk.dim(`step ${minStep}`)}${' '.repeat(Math.max(1, width - 12 - String(maxStep).length))}${chalk.dim(`step ${maxStep}`)}`)
-  const legend = series.map((s, si) => seriesMark(si)(`${SERIES_GLYPHS[si % SERIES_GLYPHS.length]} ${s.name}`)).join('   ')
-  return [options.title ? chalk.bold(options.title) : '', ...lines, `${' '.repeat(10)}${legend}`].filter((l) => l !== '').join('\n')
 }
 
 /** Seconds as a short human duration: 45s, 12m, 3.5h. */
