@@ -45,6 +45,7 @@ export async function generateStore(path, runs, points, {runDirRoot = '/nonexist
     const insertCheckpoint = sql.prepare('INSERT INTO checkpoints (run_id, step, path, bytes, created_at) VALUES (?, ?, ?, ?, ?)')
     const insertEvent = sql.prepare('INSERT INTO events (time, campaign_id, run_id, kind, actor, reason, args, result) VALUES (?, \'default\', ?, ?, ?, ?, ?, ?)')
     const insertOffset = sql.prepare('INSERT INTO ingest_offsets (run_id, file, offset) VALUES (?, ?, ?)')
+    const insertLatest = sql.prepare('INSERT INTO latest_metrics (run_id, key, step, value) VALUES (?, ?, ?, ?)')
     for (let i = 1; i <= runs; i++) {
       const runId = `r${i}`
       const t0 = start + i * 60_000
@@ -64,10 +65,11 @@ export async function generateStore(path, runs, points, {runDirRoot = '/nonexist
       insertEvent.run(iso(t0), runId, fork ? 'fork' : 'launch', 'agent', fork ? `plateau in ${parent}: try lr ${lr}` : 'baseline', JSON.stringify(fork ? {run: parent, step: forkStep, sets: [`learning_rate=${lr}`]} : {recipe: 'toy', sets: []}), JSON.stringify({run_id: runId}))
       const rate = 0.5 + random()
       let observation = null
+      let metrics = null
       for (let s = 1; s <= stepsPerRun; s++) {
         const time = (t0 + s * 50) / 1000
         const progress = 1 - Math.exp((-s * lr * rate) / 50)
-        const metrics = {loss: 1 - progress + random() * 0.05, reward: 0.1 + 0.85 * progress + random() * 0.05, kl: progress * 0.3, entropy: 1.6 * (1 - progress) + 0.1}
+        metrics = {loss: 1 - progress + random() * 0.05, reward: 0.1 + 0.85 * progress + random() * 0.05, kl: progress * 0.3, entropy: 1.6 * (1 - progress) + 0.1}
         insertStep.run(runId, s, time, JSON.stringify({step: s, time, metrics}))
         if (s % 10 === 0 || s === 1) {
           observation = Object.fromEntries(KEYS.map((k) => [k, {value: metrics[k], mean: metrics[k], std: 0.01, slope: 0.001, window: 20}]))
@@ -78,6 +80,7 @@ export async function generateStore(path, runs, points, {runDirRoot = '/nonexist
           insertEvent.run(iso(time * 1000), runId, 'checkpoint', 'system', null, JSON.stringify({step: s, path: `${runDir}/checkpoints/step-${s}`, bytes: 11_340}), null)
         }
       }
+      for (const key of KEYS) insertLatest.run(runId, key, stepsPerRun, JSON.stringify(metrics[key]))
       insertEvent.run(iso(end), runId, 'run_exited', 'system', null, JSON.stringify({status, exit_code: exit, step: stepsPerRun}), null)
       if (i % 5 === 0) insertEvent.run(iso(end + 1), runId, 'note', 'agent', null, JSON.stringify({text: `reward at ${stepsPerRun}: looks ${random() < 0.5 ? 'good' : 'flat'}`}), null)
       insertOffset.run(runId, 'metrics.jsonl', stepsPerRun * 150)

@@ -49,6 +49,7 @@ import Tree from './commands/tree.js'
 import Trend from './commands/trend.js'
 import Wait from './commands/wait.js'
 import Watch from './commands/watch.js'
+import {directCommand, runDirect} from './fast-start.js'
 import {noteArgv, reportUnknownCommand} from './not-found.js'
 
 export const COMMANDS = {
@@ -114,5 +115,8 @@ export async function execute(options: Parameters<typeof executeOclif>[0]): Prom
   const commandIds = Object.keys(COMMANDS)
   const incomplete = incompleteCommand(args, commandIds)
   if (incomplete !== undefined) return reportUnknownCommand(incomplete, commandIds, true)
+  const direct = directCommand(args, COMMANDS)
+  const root = options.loadOptions && typeof options.loadOptions === 'object' && 'root' in options.loadOptions ? options.loadOptions.root : undefined
+  if (direct && typeof root === 'string') return runDirect(COMMANDS, direct, root)
   return executeOclif({...options, args})
 }

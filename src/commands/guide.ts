@@ -10,6 +10,8 @@ export default class GuideCommandClass extends AutolabCommand<Guide> {
   static syncFirst = false
   // The first thing an agent reads, wherever it is: no store needed.
   static needsStore = false
+  // It lists every command from oclif's loaded metadata: never started on the light Config (fast-start.ts).
+  static readsAllCommands = true
 
   async execute(_ctx: Ctx, _parsed: Parsed<typeof GuideCommandClass>): Promise<Guide> {
     const bin = this.config.bin

@@ -43,6 +43,17 @@ describe('ingest', () => {
     expect(metricHistory(store, 'r1', {metrics: ['loss'], from: 2, to: 2}).points).toEqual([{step: 2, loss: 1.5}])
   })
 
+  it('keeps each metric\'s latest value (latest_metrics): the step that last logged it, non-finite values as strings', () => {
+    const latest = () => Object.fromEntries((store.prepare('SELECT key, step, value FROM latest_metrics WHERE run_id = ? ORDER BY key').all('r1') as {key: string; step: number; value: string}[]).map((r) => [r.key, [r.step, JSON.parse(r.value)]]))
+    store.write(() => ingestMetrics(store, run, Buffer.from(line(1, {loss: 2, reward: 0.1}) + line(2, {loss: 1.5}) + line(2, {loss: 1.25})), null, source()))
+    expect(latest()).toEqual({loss: [2, 1.25], reward: [1, 0.1]})
+    // A later batch moves what it logs; an eval metric logged every k steps keeps its own step; a step logged again (a resume) does not move a metric back.
+    store.write(() => ingestMetrics(store, run, Buffer.from(line(3, {loss: 'NaN', accuracy: 0.5}) + line(1, {reward: 0.9})), 2, source()))
+    expect(latest()).toEqual({loss: [3, 'NaN'], reward: [1, 0.9], accuracy: [3, 0.5]})
+    store.write(() => ingestMetrics(store, run, Buffer.from(line(2, {loss: 7})), 3, source()))
+    expect(latest().loss).toEqual([3, 'NaN'])
+  })
+
   it('raises one anomaly when a metric turns non-finite, not one per step', () => {
     const data = [line(1, {loss: 1}), line(2, {loss: 'NaN'}), line(3, {loss: 'NaN'}), line(4, {loss: 'Infinity'}), line(5, {loss: 1}), line(6, {loss: '-Infinity'})].join('')
     const result = store.write(() => ingestMetrics(store, run, Buffer.from(data), null, source()))

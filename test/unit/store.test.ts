@@ -111,6 +111,26 @@ describe('store', () => {
     store.close()
   })
 
+  it('a store from before latest_metrics gets each run\'s latest value of each metric from its stored steps', async () => {
+    const path = join(dir, 'latest.db')
+    const old = await sqliteAtMigration(path, '0010_events_campaign')
+    const insert = old.prepare('INSERT INTO metric_steps (run_id, step, time, record) VALUES (?, ?, 0, ?)')
+    insert.run('r1', 1, JSON.stringify({step: 1, metrics: {loss: 2, reward: 0.1}}))
+    insert.run('r1', 2, JSON.stringify({step: 2, metrics: {loss: 'NaN'}}))
+    insert.run('r1', 3, JSON.stringify({step: 3, metrics: {loss: 1.5, eval: null}}))
+    insert.run('r2', 7, JSON.stringify({step: 7, metrics: {reward: 0.7}}))
+    old.close()
+    const store = await openStore(path)
+    const rows = store.sqlite.prepare('SELECT run_id, key, step, value FROM latest_metrics ORDER BY run_id, key').all()
+    expect(rows).toEqual([
+      {run_id: 'r1', key: 'eval', step: 3, value: 'null'},
+      {run_id: 'r1', key: 'loss', step: 3, value: '1.5'},
+      {run_id: 'r1', key: 'reward', step: 1, value: '0.1'},
+      {run_id: 'r2', key: 'reward', step: 7, value: '0.7'},
+    ])
+    store.close()
+  })
+
   it('every connection is opened by sqliteDatabase, which hands better-sqlite3 its addon (the CLI bundle cannot find it otherwise)', () => {
     const sources = (dir: string): string[] => readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []))
     const root = new URL('../../src', import.meta.url).pathname

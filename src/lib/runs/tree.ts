@@ -4,7 +4,6 @@
 import {evaluatedSuites, latestEvalScores} from '../evals/queries.js'
 import {AutolabError} from '../output/errors.js'
 import type {Store} from '../store/open.js'
-import {metricSeries} from '../telemetry/history.js'
 import {declaredMetrics} from '../telemetry/goals.js'
 import {checkMetrics} from '../telemetry/metric-names.js'
 import {type JsonNumber, parseMetricValue, toJsonNumber} from '../telemetry/values.js'
@@ -72,16 +71,10 @@ export function buildTree(store: Store, options: {campaign: string; metric?: str
   } else {
     [metric, source] = [TREE_DEFAULT_METRIC, 'default']
   }
-  const rows = treeRows(store, options.campaign, suite === null ? metric : null)
+  const rows = treeRows(store, options.campaign, metric)
   const nodes = new Map<string, TreeNode>()
   for (const row of rows) {
-    let value: JsonNumber | null
-    if (suite !== null) value = latestEvalScores(store, row.run_id)[suite]?.score ?? null
-    else if (row.latest !== undefined) value = row.latest
-    else {
-      const last = metricSeries(store, row.run_id, [metric], {last: 1}).get(metric)!.at(-1)
-      value = last === undefined ? null : toJsonNumber(last.value)
-    }
+    const value = suite === null ? latestValue(row.latest) : latestEvalScores(store, row.run_id)[suite]?.score ?? null
     nodes.set(row.run_id, {
       run_id: row.run_id, name: row.name, status: row.status, step: row.step, fork_step: row.fork_step, recipe: row.recipe,
       metric: value, children: [],
@@ -106,32 +99,18 @@ interface TreeRow {
   fork_step: number | null
   parent_run_id: string | null
   recipe: string
-  /** The metric's value at the run's last logged step; undefined when that step did not log it (look further back). */
-  latest?: JsonNumber | null
+  /** The metric's latest value as stored in latest_metrics (JSON), or null: never logged. */
+  latest: string | null
 }
 
-/**
- * The campaign's runs, oldest first, each with the metric's value at its last logged step, in one
- * query: two metric_steps lookups by key per run, inside SQLite, rather than a query per run.
- * A metric logged every k steps, or nothing logged yet, leaves latest undefined: the caller looks
- * further back for those runs only. Metric names holding a quote or backslash cannot be put in a
- * JSON path safely: those trees take the slow way for every run.
- */
-function treeRows(store: Store, campaign: string, metric: string | null): TreeRow[] {
-  const columns = 'r.run_id, r.name, r.status, r.step, r.fork_step, r.parent_run_id, r.recipe'
-  if (metric === null || /["\\]/.test(metric)) {
-    return store.prepare(`SELECT ${columns} FROM runs r WHERE r.campaign_id = ? ORDER BY r.seq`).all(campaign) as TreeRow[]
-  }
-  const path = `$.metrics."${metric}"`
-  const rows = store.prepare(`SELECT ${columns}, json_type(m.record, ?) AS type, json_extract(m.record, ?) AS value FROM runs r
-    LEFT JOIN metric_steps m ON m.run_id = r.run_id AND m.step = (SELECT max(step) FROM metric_steps WHERE run_id = r.run_id)
-    WHERE r.campaign_id = ? ORDER BY r.seq`).all(path, path, campaign) as (TreeRow & {type: string | null; value: unknown})[]
-  for (const row of rows) {
-    // A JSON null is how a trainer writes NaN; a string may be "NaN"/"Infinity"; anything else: look back.
-    const parsed = row.type === null ? undefined : parseMetricValue(row.type === 'null' ? null : row.value)
-    row.latest = parsed === undefined ? undefined : toJsonNumber(parsed)
-    delete (row as {type?: unknown}).type
-    delete (row as {value?: unknown}).value
-  }
-  return rows
+/** The campaign's runs, oldest first, each with the metric's latest value (one query: latest_metrics, kept by ingest). */
+function treeRows(store: Store, campaign: string, metric: string): TreeRow[] {
+  return store.prepare(`SELECT r.run_id, r.name, r.status, r.step, r.fork_step, r.parent_run_id, r.recipe, l.value AS latest FROM runs r
+    LEFT JOIN latest_metrics l ON l.run_id = r.run_id AND l.key = ? WHERE r.campaign_id = ? ORDER BY r.seq`).all(metric, campaign) as TreeRow[]
+}
+
+function latestValue(stored: string | null): JsonNumber | null {
+  if (stored === null) return null
+  const value = parseMetricValue(JSON.parse(stored))
+  return value === undefined ? null : toJsonNumber(value)
 }

@@ -260,4 +260,17 @@ export const MIGRATIONS: Record<string, Migration> = {
       await sql`CREATE INDEX events_campaign ON events (campaign_id, event_id)`.execute(db)
     },
   },
+  '0011_latest_metrics': {
+    async up(db: Kysely<any>) {
+      // Each run's latest value of each metric: the step that last logged it and the value as
+      // JSON (a number, or "NaN"/"Infinity"/"-Infinity"). Kept by ingest, one upsert per metric
+      // per batch, so a tree of ten thousand runs reads one row per run instead of searching
+      // each run's steps. Filled here from the steps already stored (the row of the highest step
+      // of each key, SQLite's bare column beside max()).
+      await sql`CREATE TABLE latest_metrics (run_id TEXT NOT NULL, key TEXT NOT NULL, step INTEGER NOT NULL, value TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)) WITHOUT ROWID`.execute(db)
+      await sql`INSERT INTO latest_metrics (run_id, key, step, value)
+        SELECT m.run_id, j.key, max(m.step), json_quote(j.value) FROM metric_steps m, json_each(m.record, '$.metrics') j GROUP BY m.run_id, j.key`.execute(db)
+    },
+  },
 }

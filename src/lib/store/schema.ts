@@ -84,6 +84,15 @@ export interface RecipeSpecsTable {
   body: string
 }
 
+/** A run's latest value of each metric (kept by ingest): the step that last logged it, and the value as JSON. */
+export interface LatestMetricsTable {
+  run_id: string
+  key: string
+  step: number
+  /** JSON: a number, or "NaN", "Infinity", "-Infinity". */
+  value: string
+}
+
 export interface ConfigsTable {
   /** sha256 of the canonical JSON body. */
   config_id: string
@@ -247,6 +256,7 @@ export interface Database {
   configs: ConfigsTable
   run_configs: RunConfigsTable
   metric_steps: MetricStepsTable
+  latest_metrics: LatestMetricsTable
   observations: ObservationsTable
   samples: SamplesTable
   checkpoints: CheckpointsTable

@@ -359,6 +359,8 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
   const upsertStep = store.prepare(`INSERT INTO metric_steps (run_id, step, time, record) VALUES (?, ?, ?, ?)
     ON CONFLICT (run_id, step) DO UPDATE SET time = excluded.time, record = json_patch(record, excluded.record)`)
   const insertObservation = store.prepare('INSERT OR REPLACE INTO observations (run_id, step, time, metrics) VALUES (?, ?, ?, ?)')
+  // The batch's latest value of each metric, written once per metric at the end (latest_metrics).
+  const latest = new Map<string, {step: number; value: number}>()
   const windows = new MetricWindows(store, run)
   const declared = declaredMetrics(run.recipe_spec)
   const settling = modifySettling(store, run.run_id)
@@ -372,6 +374,7 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
     const time = record.time ?? Date.now() / 1000
     for (const [key, value] of metrics) {
       points++
+      if ((latest.get(key)?.step ?? -Infinity) <= step) latest.set(key, {step, value})
       const goal = goalOf(declared, key)
       const spike = windows.push(key, step, value, goal)
       const previous = windows.previous
@@ -395,6 +398,11 @@ export function ingestMetrics(store: Store, run: IngestRun, data: Buffer, lastOb
       insertObservation.run(run.run_id, step, time, JSON.stringify(observationAt(windows, step)))
       observed = step
     }
+  }
+  if (latest.size > 0) {
+    const upsertLatest = store.prepare(`INSERT INTO latest_metrics (run_id, key, step, value) VALUES (?, ?, ?, ?)
+      ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, value = excluded.value WHERE excluded.step >= latest_metrics.step`)
+    for (const [key, {step, value}] of latest) upsertLatest.run(run.run_id, key, step, JSON.stringify(toJsonNumber(value)))
   }
   return {consumed, lastStep, points, events, midLine}
 }
