@@ -79,6 +79,7 @@ async function reads() {
       [`history ${mid}`]: ['history', mid],
       'status': ['status'],
       'tree': ['tree'],
+      'tree --all': ['tree', '--all'],
       'log': ['log'],
       'compare r1 r2 --metric reward': ['compare', 'r1', 'r2', '--metric', 'reward'],
     }

@@ -52,7 +52,7 @@ function hostileModel(): ReportModel {
       winner_run_id: 'r2', summary: HOSTILE, created_at: '2026-01-01T00:00:00Z'},
     tree: {campaign: 'sweep', metric: 'reward', metric_source: 'primary_metric', primary_metrics: ['reward'], roots: [
       {run_id: 'r1', name: null, status: 'completed', step: 40, fork_step: null, recipe: 'toy', metric: 0.2, children: [
-        {run_id: 'r2', name: HOSTILE, status: 'completed', step: 40, fork_step: 20, recipe: 'toy', metric: 'NaN', children: []}]}]},
+        {run_id: 'r2', name: HOSTILE, status: 'completed', step: 40, fork_step: 20, recipe: 'toy', metric: 'NaN', children: []}]}], total: 2, shown: 2, truncated: false},
     runs: [run('r1', null), run('r2', 'r1')],
     charts: [{metric: 'reward', goal: 'max', bucket_steps: null, series: [series('r1', points(1, 40, (s) => s / 100)), series('r2', child)],
       fork_points: [{run_id: 'r2', parent_run_id: 'r1', step: 20}]}],

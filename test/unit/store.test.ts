@@ -113,7 +113,7 @@ describe('store', () => {
 
   it('a store from before latest_metrics gets each run\'s latest value of each metric from its stored steps', async () => {
     const path = join(dir, 'latest.db')
-    const old = await sqliteAtMigration(path, '0010_events_campaign')
+    const old = await sqliteAtMigration(path, '0010_read_indexes')
     const insert = old.prepare('INSERT INTO metric_steps (run_id, step, time, record) VALUES (?, ?, 0, ?)')
     insert.run('r1', 1, JSON.stringify({step: 1, metrics: {loss: 2, reward: 0.1}}))
     insert.run('r1', 2, JSON.stringify({step: 2, metrics: {loss: 'NaN'}}))

@@ -49,11 +49,21 @@ export function listRuns(store: Store, options: ListRunsOptions = {}): RunView[]
   return store.all(runsQuery(store, options).select(RUN_VIEW_COLUMNS)).reverse().map(runView)
 }
 
-/** The same list as JSON text, made by SQLite (see runViewJsonSql): what `runs --json` prints. */
+/**
+ * The same list as JSON text, each run's view made by SQLite (see runViewJsonSql) and joined
+ * here: what `runs --json` prints. Without a limit the rows come in seq order straight from the
+ * table; a page (the newest N) is sorted back to oldest first, N rows only.
+ */
 export function listRunsJson(store: Store, options: ListRunsOptions = {}): JsonText {
-  const inner = runsQuery(store, options).select(['seq', sql<string>`${sql.raw(runViewJsonSql)}`.as('view')]).compile()
-  const row = store.first(CompiledQuery.raw(`SELECT json_group_array(json(view) ORDER BY seq) AS runs FROM (${inner.sql})`, [...inner.parameters])) as {runs: string}
-  return new JsonText(row.runs)
+  const view = sql<string>`${sql.raw(runViewJsonSql)}`.as('view')
+  const query = options.limit
+    ? (() => {
+      const page = runsQuery(store, options).select(['seq', view]).compile()
+      return CompiledQuery.raw(`SELECT view FROM (${page.sql}) ORDER BY seq`, [...page.parameters])
+    })()
+    : runsQuery(store, options).clearOrderBy().orderBy('seq').select(view).compile()
+  const views = store.prepare(query.sql).pluck().all(...(query.parameters as unknown[])) as string[]
+  return new JsonText(`[${views.join(',')}]`)
 }
 
 export interface CheckpointView {

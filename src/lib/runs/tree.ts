@@ -31,6 +31,11 @@ export interface Tree {
   /** The distinct primary metrics the campaign's runs declare, sorted. */
   primary_metrics: string[]
   roots: TreeNode[]
+  /** The campaign's runs, and how many of them the tree shows: with a limit, the newest N and their ancestors. */
+  total: number
+  shown: number
+  /** Older runs are left out (tree --all shows them). */
+  truncated: boolean
 }
 
 /** `--metric eval:<suite>`: a suite's eval scores instead of a training metric. */
@@ -46,10 +51,10 @@ export const TREE_DEFAULT_METRIC = 'reward'
  * primary metric the runs declare (when they agree), else reward — only a default: a campaign
  * whose runs never log it shows no values, not an error.
  */
-export function buildTree(store: Store, options: {campaign: string; metric?: string; requireMetric?: boolean}): Tree {
+export function buildTree(store: Store, options: {campaign: string; metric?: string; requireMetric?: boolean; limit?: number}): Tree {
   const runIds = () => store.prepare('SELECT run_id FROM runs WHERE campaign_id = ? ORDER BY seq').pluck().all(options.campaign) as string[]
   // Each distinct recipe spec of the campaign, read and parsed once (runs share them).
-  const specs = store.prepare('SELECT DISTINCT body FROM recipe_specs JOIN runs USING (spec_id) WHERE campaign_id = ?').all(options.campaign) as {body: string}[]
+  const specs = store.prepare('SELECT body FROM recipe_specs WHERE spec_id IN (SELECT spec_id FROM runs WHERE campaign_id = ?)').all(options.campaign) as {body: string}[]
   const primaries = [...new Set(specs.map((s) => declaredMetrics(s.body).primary).filter((p): p is string => p !== null))].sort()
   let metric: string
   let source: Tree['metric_source']
@@ -71,7 +76,8 @@ export function buildTree(store: Store, options: {campaign: string; metric?: str
   } else {
     [metric, source] = [TREE_DEFAULT_METRIC, 'default']
   }
-  const rows = treeRows(store, options.campaign, metric)
+  const rows = treeRows(store, options.campaign, metric, options.limit)
+  const total = options.limit === undefined ? rows.length : (store.prepare('SELECT count(*) AS n FROM runs WHERE campaign_id = ?').get(options.campaign) as {n: number}).n
   const nodes = new Map<string, TreeNode>()
   for (const row of rows) {
     const value = suite === null ? latestValue(row.latest) : latestEvalScores(store, row.run_id)[suite]?.score ?? null
@@ -88,7 +94,7 @@ export function buildTree(store: Store, options: {campaign: string; metric?: str
     if (parent) parent.children.push(node)
     else roots.push(node)
   }
-  return {campaign: options.campaign, metric, metric_source: source, primary_metrics: primaries, roots}
+  return {campaign: options.campaign, metric, metric_source: source, primary_metrics: primaries, roots, total, shown: rows.length, truncated: rows.length < total}
 }
 
 interface TreeRow {
@@ -103,10 +109,21 @@ interface TreeRow {
   latest: string | null
 }
 
-/** The campaign's runs, oldest first, each with the metric's latest value (one query: latest_metrics, kept by ingest). */
-function treeRows(store: Store, campaign: string, metric: string): TreeRow[] {
-  return store.prepare(`SELECT r.run_id, r.name, r.status, r.step, r.fork_step, r.parent_run_id, r.recipe, l.value AS latest FROM runs r
-    LEFT JOIN latest_metrics l ON l.run_id = r.run_id AND l.key = ? WHERE r.campaign_id = ? ORDER BY r.seq`).all(metric, campaign) as TreeRow[]
+/**
+ * The campaign's runs, oldest first, each with the metric's latest value (one query: latest_metrics,
+ * kept by ingest). With a limit: the newest N runs and their ancestors in the campaign, so that
+ * every run shown hangs from its root.
+ */
+function treeRows(store: Store, campaign: string, metric: string, limit?: number): TreeRow[] {
+  const columns = 'r.run_id, r.name, r.status, r.step, r.fork_step, r.parent_run_id, r.recipe, l.value AS latest'
+  const latest = 'LEFT JOIN latest_metrics l ON l.run_id = r.run_id AND l.key = ?'
+  if (limit === undefined) {
+    return store.prepare(`SELECT ${columns} FROM runs r ${latest} WHERE r.campaign_id = ? ORDER BY r.seq`).all(metric, campaign) as TreeRow[]
+  }
+  return store.prepare(`WITH RECURSIVE shown(run_id) AS (
+      SELECT run_id FROM (SELECT run_id FROM runs WHERE campaign_id = ? ORDER BY seq DESC LIMIT ?)
+      UNION SELECT p.run_id FROM shown s JOIN runs c ON c.run_id = s.run_id JOIN runs p ON p.run_id = c.parent_run_id AND p.campaign_id = ?)
+    SELECT ${columns} FROM runs r ${latest} WHERE r.run_id IN (SELECT run_id FROM shown) ORDER BY r.seq`).all(campaign, limit, campaign, metric) as TreeRow[]
 }
 
 function latestValue(stored: string | null): JsonNumber | null {

@@ -253,11 +253,13 @@ export const MIGRATIONS: Record<string, Migration> = {
       await sql`CREATE INDEX runs_campaign_budget ON runs (campaign_id, status, started_at, gpu_seconds, gpus)`.execute(db)
     },
   },
-  '0010_events_campaign': {
+  '0010_read_indexes': {
     async up(db: Kysely<any>) {
       // A campaign's events, newest first (log --campaign, watch, the report): without it, a
       // campaign other than the newest scans back through every later campaign's events.
       await sql`CREATE INDEX events_campaign ON events (campaign_id, event_id)`.execute(db)
+      // The distinct recipe specs of a campaign's runs (tree's primary metric), from the index alone.
+      await sql`CREATE INDEX runs_campaign_spec ON runs (campaign_id, spec_id)`.execute(db)
     },
   },
   '0011_latest_metrics': {
