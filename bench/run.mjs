@@ -35,7 +35,7 @@ import {recordEvent} from '../dist/src/lib/events.js'
 import {generateStore} from './store.mjs'
 
 const SMOKE = process.env.BENCH_SMOKE === '1'
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (SMOKE ? 1 : 11))
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (SMOKE ? 1 : 15))
 const RESULTS = process.env.BENCH_RESULTS ?? new URL('./RESULTS.md', import.meta.url).pathname
 const scratch = mkdtempSync(join(tmpdir(), 'autolab-bench-'))
 /** Each store in its own directory: its runs live beside it, and a store is never created beside another's runs. */
@@ -87,25 +87,37 @@ async function reads() {
     const sqlite = ['sqlite3', '-json', storePath, `SELECT ${runViewColumns} FROM runs ORDER BY seq`]
     for (const args of Object.values(commands)) timeCommand(cli(args)) // warm the page cache and the code cache
     timeCommand(sqlite)
+    // Each command's run is paired with a `node -e 0` just before it: the ratio of each pair cancels
+    // the machine's drift between rounds, and the median of the ratios is the figure.
     const times = {node: [], sqlite: [], ...Object.fromEntries(Object.keys(commands).map((k) => [k, []]))}
+    const ratios = Object.fromEntries(Object.keys(commands).map((k) => [k, []]))
     for (let i = 0; i < ROUNDS; i++) {
-      times.node.push(timeCommand(['-e', '0']))
       times.sqlite.push(timeCommand(sqlite))
-      for (const [name, args] of Object.entries(commands)) times[name].push(timeCommand(cli(args)))
+      for (const [name, args] of Object.entries(commands)) {
+        const node = timeCommand(['-e', '0'])
+        times.node.push(node)
+        const took = timeCommand(cli(args))
+        times[name].push(took)
+        ratios[name].push(took / node)
+      }
     }
     const node = median(times.node)
     const target = READ_TARGETS[label]
-    console.log(`reads at ${runs.toLocaleString()} runs / ${points.toLocaleString()} points (whole processes, --json, median of ${ROUNDS} interleaved rounds; target ≤ ${target}× node -e 0)`)
+    console.log(`reads at ${runs.toLocaleString()} runs / ${points.toLocaleString()} points (whole processes, --json, ${ROUNDS} rounds; the median time, and the median ratio to a node -e 0 run just before; target ≤ ${target}×)`)
     console.log(`  node -e 0                       ${ms(node)}`)
     console.log(`  sqlite3 -json of the runs list  ${ms(median(times.sqlite))}`)
     record(`reads ${label}`, 'node -e 0', ms(node), '', '')
     record(`reads ${label}`, 'sqlite3 -json of the runs list (all)', ms(median(times.sqlite)), '', '')
     for (const name of Object.keys(commands)) {
       const value = median(times[name])
-      const ratio = value / node
-      const met = ratio <= target
-      console.log(`  autolab ${name.padEnd(24)}${ms(value).padStart(9)}   ${ratio.toFixed(2)}× node -e 0 ${verdict(met)}`)
-      record(`reads ${label}`, `autolab ${name} --json`, ms(value), `${ratio.toFixed(2)}× node -e 0`, `≤ ${target}×`, met)
+      const ratio = median(ratios[name])
+      // The full lists (--all) are shown beside sqlite3 -json of the same rows; the targets are the
+      // answers agents get by default (a page).
+      const full = name.endsWith('--all')
+      const met = full ? null : ratio <= target
+      const baseline = full ? `${ratio.toFixed(2)}× node -e 0; sqlite3 -json ${ms(median(times.sqlite))}` : `${ratio.toFixed(2)}× node -e 0`
+      console.log(`  autolab ${name.padEnd(24)}${ms(value).padStart(9)}   ${baseline} ${verdict(met)}`)
+      record(`reads ${label}`, `autolab ${name} --json`, ms(value), baseline, full ? '' : `≤ ${target}×`, met)
     }
   }
 }

@@ -21,7 +21,8 @@ const file = join(root, 'dist', 'cli.cjs')
 const cacheFile = `${file}.v8cache`
 let source
 try {
-  source = readFileSync(file, 'utf8')
+  // latin1: the build makes the bundle pure ASCII, and decoding it as UTF-8 would cost ~3 ms.
+  source = readFileSync(file, 'latin1')
 } catch {
   process.stderr.write('autolab is not built: run `npm run build` (or `npm ci`, which builds) first.\n')
   process.exit(1)

@@ -1,6 +1,6 @@
 // Run configs: deep merge (overrides never replace a whole block), dotted --set keys, and the
 // content address (sha256 of canonical JSON) that makes equal configs one row.
-import {createHash} from 'node:crypto'
+import {nodeCrypto} from './node-crypto.js'
 import {AutolabError} from './output/errors.js'
 
 export type JsonObject = {[key: string]: unknown}
@@ -139,7 +139,7 @@ function sortKeys(value: unknown): unknown {
 }
 
 export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex')
+  return nodeCrypto().createHash('sha256').update(text).digest('hex')
 }
 
 /** The value at a dotted key (`task.modulus`), own properties only; undefined when absent. */

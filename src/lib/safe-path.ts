@@ -5,7 +5,7 @@
 // writes a temp file beside the target and renames it over, so the target is never opened
 // (a symlink put there after the check is replaced, not followed) and a reader never sees a
 // half-written file.
-import {randomBytes} from 'node:crypto'
+import {nodeCrypto} from './node-crypto.js'
 import {closeSync, fchmodSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, rmSync, statSync, type Stats, writeSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import {AutolabError} from './output/errors.js'
@@ -111,7 +111,7 @@ function sameFile(path: string, stats: Stats): boolean {
  * Call checkOutputPath first.
  */
 export async function writeFileAtomically(path: string, produce: (write: (chunk: string) => void) => void | Promise<void>): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path).slice(0, 100)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
+  const temp = join(dirname(path), `.${basename(path).slice(0, 100)}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`)
   let fd: number
   try {
     fd = openSync(temp, 'wx', 0o666)

@@ -17,6 +17,7 @@ import {type CheckAnswer, type CheckedGpu, checkScript, MAX_CHECK_OUTPUT, parseC
 import {requireHost, upsertDeclaredHost} from './registry.js'
 import {SshConnection} from './ssh-connection.js'
 import {resolveSshTarget} from './ssh-target.js'
+import {spawn} from 'node:child_process'
 
 export interface HostView {
   host: string
@@ -223,16 +224,34 @@ async function probeLocal(root: string, hostId: string): Promise<Probe> {
   return {answer, root, connectMs: null, latencyMs, skew: skewOf(answer.now, before, after), hostKey: null}
 }
 
-/**
- * The script through /bin/sh here, as over SSH: stdin the script, stdout bounded, a deadline.
- * execa, loaded only here: most commands start no local process and should not pay for it.
- */
-async function runLocalSh(script: string, hostId: string): Promise<Buffer> {
-  const {execa} = await import('execa')
-  const result = await execa('/bin/sh', ['-s'], {input: script, stderr: 'ignore', encoding: 'buffer', timeout: CHECK_TIMEOUT_MS, maxBuffer: MAX_CHECK_OUTPUT, reject: false})
-  const why = result.timedOut ? `no answer within ${CHECK_TIMEOUT_MS / 1000} s` : result.isMaxBuffer ? `more than ${MAX_CHECK_OUTPUT} bytes of output` : result.failed && result.exitCode === undefined ? result.shortMessage : null
-  if (why !== null) throw new AutolabError('HOST_UNREACHABLE', `The check of host ${hostId} failed: ${why}.`, {retryable: false, details: {host: hostId}})
-  return Buffer.from(result.stdout)
+/** The script through /bin/sh here, as over SSH: stdin the script, stdout bounded, a deadline. */
+function runLocalSh(script: string, hostId: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-s'], {stdio: ['pipe', 'pipe', 'ignore']})
+    const chunks: Buffer[] = []
+    let size = 0
+    let why: string | null = null
+    const fail = (reason: string) => {
+      if (why !== null) return
+      why = reason
+      child.kill('SIGKILL')
+    }
+    const timer = setTimeout(() => fail(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`), CHECK_TIMEOUT_MS)
+    child.stdout.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_CHECK_OUTPUT) fail(`more than ${MAX_CHECK_OUTPUT} bytes of output`)
+      else chunks.push(chunk)
+    })
+    child.on('error', (error) => fail(error.message))
+    child.on('close', () => {
+      clearTimeout(timer)
+      if (why === null) resolve(Buffer.concat(chunks))
+      else reject(new AutolabError('HOST_UNREACHABLE', `The check of host ${hostId} failed: ${why}.`, {retryable: false, details: {host: hostId}}))
+    })
+    // The shell may exit before it has read the whole script; its answer says what happened.
+    child.stdin.on('error', () => {})
+    child.stdin.end(script)
+  })
 }
 
 export interface ForgetKeyResult {

@@ -2,7 +2,7 @@
 // the store (`host check --accept-new`), else OpenSSH's known_hosts files (plain and hashed
 // entries, [host]:port, wildcards, negations, @revoked). A key that differs from a known one is
 // refused; a host with no known key is refused too unless the caller pins it.
-import {createHash, createHmac} from 'node:crypto'
+import {nodeCrypto} from '../node-crypto.js'
 import {readFileSync} from 'node:fs'
 
 export interface KnownKey {
@@ -19,7 +19,7 @@ export type HostKeyVerdict =
 
 /** OpenSSH's fingerprint of a key blob: SHA256:<base64, no padding>. */
 export function fingerprintOf(blob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`
+  return `SHA256:${nodeCrypto().createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`
 }
 
 /** The key type named inside an SSH wire-format public key blob (ssh-ed25519, ecdsa-sha2-nistp256, …). */
@@ -87,7 +87,7 @@ function hostMatches(patterns: string, name: string): boolean {
   for (const pattern of patterns.split(',')) {
     if (pattern.startsWith('|1|')) {
       const [, , salt, hash] = pattern.split('|')
-      if (salt && hash && createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash) matched = true
+      if (salt && hash && nodeCrypto().createHmac('sha1', Buffer.from(salt, 'base64')).update(name).digest('base64') === hash) matched = true
       continue
     }
     const negated = pattern.startsWith('!')

@@ -1,6 +1,6 @@
 // A checkpoint as a tar stream on this machine (a fork onto or from another host): tar, spawned
 // when needed (child_process is loaded lazily: most commands start nothing, start-up time counts).
-import {randomBytes} from 'node:crypto'
+import {nodeCrypto} from '../node-crypto.js'
 import {chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {PassThrough} from 'node:stream'
@@ -36,7 +36,7 @@ export function tarStream(source: string): {stream: NodeJS.ReadableStream; done:
  * the stream's own end is what proves it whole. Any failure removes the temp dir.
  */
 export async function untarInto(target: string, source: NodeJS.ReadableStream): Promise<{bytes: number; files: number}> {
-  const temp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
+  const temp = `${target}.tmp-${process.pid}-${nodeCrypto().randomBytes(4).toString('hex')}`
   rmSync(temp, {recursive: true, force: true})
   mkdirSync(temp, {recursive: true})
   try {

@@ -2,7 +2,7 @@
 // A script answers in lines `<KIND> <fields…>`; any byte that comes from the host's files (a
 // trainer's output, a path) travels base64-encoded in one field, so it can never break the frame.
 // The answer is untrusted: the parsers (remote-scripts.ts) check every field and bound every size.
-import {randomBytes} from 'node:crypto'
+import {nodeCrypto} from '../node-crypto.js'
 import {AutolabError} from '../output/errors.js'
 import {shellQuote} from '../shell.js'
 
@@ -54,7 +54,7 @@ export function livenessPatterns(runDir: string): [string, string] {
 
 /** A heredoc feeding `content` base64-encoded to `command` (`after` ends its line); the end tag holds `_`, which base64 never does. */
 export function heredoc(command: string, content: string | Buffer, after = ''): string {
-  const tag = `__autolab_end_${randomBytes(8).toString('hex')}`
+  const tag = `__autolab_end_${nodeCrypto().randomBytes(8).toString('hex')}`
   const encoded = Buffer.from(content).toString('base64').replace(/.{76}/g, '$&\n')
   return `${command} <<'${tag}'${after}\n${encoded}\n${tag}`
 }

@@ -3,7 +3,7 @@
 // Host keys are verified before authentication (host-keys.ts); authentication is ssh-agent,
 // then the identity files; never a password or a prompt. Remote commands read their script from
 // stdin of one session shell (see Session): no argument-length limit, and the login shell starts once.
-import {randomBytes} from 'node:crypto'
+import {nodeCrypto} from '../node-crypto.js'
 import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import type {Duplex} from 'node:stream'
@@ -150,7 +150,7 @@ class Session {
 
   static async open(connection: SshConnection, hostId: string): Promise<Session> {
     const stream = await connection.channel('exec sh')
-    const tag = `__autolab_${randomBytes(12).toString('hex')}`
+    const tag = `__autolab_${nodeCrypto().randomBytes(12).toString('hex')}`
     // T is exported: each script runs in its own sh, and may keep scratch files in T (one script at a time per session).
     stream.write(`T=$(mktemp -d "\${TMPDIR:-/tmp}/autolab-sh.XXXXXX") || exit 1\nexport T\ntrap 'rm -rf "$T"' EXIT\n`)
     return new Session(stream, tag, hostId)

@@ -7,7 +7,7 @@
 // commands over a unix socket in a private directory; it exits after AUTOLAB_SSH_PERSIST seconds
 // without a request (default 60; 0 turns sharing off) or when its connection drops.
 // A command never opens more than one connection per host: a shared one, or its own.
-import {createHash} from 'node:crypto'
+import {nodeCrypto} from '../node-crypto.js'
 import {lstatSync, mkdirSync} from 'node:fs'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'
@@ -72,7 +72,7 @@ export function muxSocketPath(target: SshTarget, pinnedKey: string | null): stri
     return null
   }
   // Everything that decides what the connection is: another key pin, user, identity or bastion is another mux.
-  const key = createHash('sha256').update(JSON.stringify({protocol: MUX_PROTOCOL, target, pinnedKey})).digest('hex').slice(0, 32)
+  const key = nodeCrypto().createHash('sha256').update(JSON.stringify({protocol: MUX_PROTOCOL, target, pinnedKey})).digest('hex').slice(0, 32)
   return join(dir, `${key}.sock`)
 }
 

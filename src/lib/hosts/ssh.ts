@@ -2,7 +2,7 @@
 // driven over one ssh2 connection per command (ssh-connection.ts). Each method is one script run
 // in the connection's session shell (remote-scripts.ts, remote-checkpoint-scripts.ts), with the
 // same semantics as LocalExecutor; streams (checkpoint tar) use their own channel.
-import {randomBytes} from 'node:crypto'
+import {nodeCrypto} from '../node-crypto.js'
 import {AutolabError} from '../output/errors.js'
 import {safeName} from '../shell.js'
 import {type CheckpointCheck, type Executor, type GroupSignal, type LaunchSpec, RUN_DIR_MARKER, type RunDirMarker, type RunProbe, type RunProbeRequest, type TrainerProcess} from './executor.js'
@@ -89,7 +89,7 @@ export class SshExecutor implements Executor {
   }
 
   async materializeCheckpoint(source: string, target: string, options: {copy: boolean; sourceRunDir: string}): Promise<{method: 'hardlink' | 'copy'; bytes: number; files: number}> {
-    const answer = await this.run(materializeScript(source, target, {...options, nonce: randomBytes(6).toString('hex')}))
+    const answer = await this.run(materializeScript(source, target, {...options, nonce: nodeCrypto().randomBytes(6).toString('hex')}))
     if ('missing' in answer) throw noCheckpoint(source, this.hostId)
     if ('refused' in answer) throw notForkable(source, options.sourceRunDir, answer.refused)
     return answer
@@ -149,7 +149,7 @@ export class SshExecutor implements Executor {
   }
 
   async importCheckpoint(target: string, stream: NodeJS.ReadableStream): Promise<{bytes: number; files: number}> {
-    const temp = `${target}.tmp-${randomBytes(6).toString('hex')}`
+    const temp = `${target}.tmp-${nodeCrypto().randomBytes(6).toString('hex')}`
     const unpack = importScript(temp)
     const connection = await this.conn()
     const channel = await connection.channel(unpack.command)

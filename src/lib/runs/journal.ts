@@ -4,7 +4,7 @@
 // is rolled back by the next autolab process that opens the store (see recovery.ts).
 // Idempotency: a key names one operation; a retry with the same key and the same arguments
 // gets the first result, with different arguments CONFLICT.
-import {randomUUID} from 'node:crypto'
+import {nodeCrypto} from '../node-crypto.js'
 import {canonicalJson, sha256} from '../config-merge.js'
 import {AutolabError} from '../output/errors.js'
 import type {Store} from '../store/open.js'
@@ -58,7 +58,7 @@ export function checkIdempotency<T>(store: Store, key: string | undefined, kind:
 
 /** Insert the intent row. Call inside the write transaction that reserves the operation's rows. */
 export function beginOperation(store: Store, options: {kind: OperationKind; key?: string; hash: string; runId: string | null; now: Date}): Operation {
-  const opId = randomUUID()
+  const opId = nodeCrypto().randomUUID()
   const time = options.now.toISOString()
   store.run(store.db.insertInto('operations').values({
     op_id: opId, kind: options.kind, idempotency_key: options.key ?? null, args_hash: options.hash, state: 'started',

@@ -2,7 +2,6 @@
 // later change of the schema types cannot rewrite history. SQLite runs them without a
 // transaction; openStore wraps the whole batch in BEGIN IMMEDIATE so that two processes
 // opening a fresh store at once do not both migrate.
-import {randomUUID} from 'node:crypto'
 import {type Kysely, type Migration, sql} from 'kysely'
 
 export const MIGRATIONS: Record<string, Migration> = {
@@ -168,7 +167,7 @@ export const MIGRATIONS: Record<string, Migration> = {
         .addColumn('key', 'text', (c) => c.primaryKey())
         .addColumn('value', 'text', (c) => c.notNull())
         .execute()
-      await db.insertInto('store_meta').values({key: 'store_id', value: randomUUID()}).execute()
+      await db.insertInto('store_meta').values({key: 'store_id', value: globalThis.crypto.randomUUID()}).execute()
     },
   },
   '0006_sample_fields': {
