@@ -4,6 +4,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import Init from '../../src/commands/init.js'
+import {recipeSpecId} from '../../src/lib/runs/queries.js'
+import {type Store, openStore} from '../../src/lib/store/open.js'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -78,4 +80,34 @@ export function errorOf(fn: () => unknown): {code: string; message: string; deta
     return error as {code: string; message: string; details?: Record<string, unknown>}
   }
   throw new Error('expected an error')
+}
+
+export interface BareRun {
+  run_id: string
+  parent_run_id?: string | null
+  fork_step?: number | null
+  recipe?: string
+  status?: string
+}
+
+/**
+ * Runs written straight into the store (no trainer, no run directory), in order (seq 1, 2, …),
+ * sharing one recipe spec: for reads of many runs (pages, trees). `extra` writes more rows in the
+ * same transaction.
+ */
+export async function insertBareRuns(storePath: string, runs: readonly BareRun[], spec: Record<string, unknown> = {command: 'true'}, extra?: (store: Store) => void): Promise<void> {
+  const store = await openStore(storePath)
+  try {
+    store.write(() => {
+      store.sqlite.prepare("INSERT OR IGNORE INTO configs VALUES ('c', '{}', 'now')").run()
+      const specId = recipeSpecId(store, JSON.stringify(spec))
+      const insert = store.sqlite.prepare(`INSERT INTO runs (seq, run_id, campaign_id, parent_run_id, fork_step, host_id, recipe, spec_id, config_id, status, run_dir,
+        observation_cadence, sample_cadence, control, trend_window, stall_seconds, created_at)
+        VALUES (?, ?, 'default', ?, ?, 'local', ?, ?, 'c', ?, '/nowhere', 10, 50, '{}', 20, 60, 'now')`)
+      runs.forEach((run, i) => insert.run(i + 1, run.run_id, run.parent_run_id ?? null, run.fork_step ?? null, run.recipe ?? 'toy', specId, run.status ?? 'completed'))
+      extra?.(store)
+    })
+  } finally {
+    store.close()
+  }
 }

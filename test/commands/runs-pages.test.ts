@@ -2,9 +2,7 @@
 // before; following the cursors visits every run once, and --all gives them all at once.
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import Runs from '../../src/commands/runs.js'
-import {recipeSpecId} from '../../src/lib/runs/queries.js'
-import {openStore} from '../../src/lib/store/open.js'
-import {createStore, removeDir, runCommand, tempDir} from './run-command.js'
+import {createStore, insertBareRuns, removeDir, runCommand, tempDir} from './run-command.js'
 
 describe('runs, page by page', () => {
   let dir: string
@@ -12,15 +10,7 @@ describe('runs, page by page', () => {
   beforeEach(async () => {
     dir = tempDir()
     store = await createStore(dir)
-    const db = await openStore(store)
-    db.write(() => {
-      db.sqlite.prepare("INSERT INTO configs VALUES ('c', '{}', 'now')").run()
-      const spec = recipeSpecId(db, '{"command":"true"}')
-      const insert = db.sqlite.prepare(`INSERT INTO runs (seq, run_id, campaign_id, host_id, recipe, spec_id, config_id, status, run_dir, observation_cadence, sample_cadence, control, trend_window, stall_seconds, created_at)
-        VALUES (?, ?, 'default', 'local', ?, ?, 'c', ?, '/nowhere', 10, 50, '{}', 20, 60, 'now')`)
-      for (let i = 1; i <= 250; i++) insert.run(i, `r${i}`, i % 2 ? 'odd' : 'even', spec, i % 5 ? 'completed' : 'failed')
-    })
-    db.close()
+    await insertBareRuns(store, Array.from({length: 250}, (_, n) => ({run_id: `r${n + 1}`, recipe: (n + 1) % 2 ? 'odd' : 'even', status: (n + 1) % 5 ? 'completed' : 'failed'})))
   })
   afterEach(() => removeDir(dir))
 

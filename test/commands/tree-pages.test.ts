@@ -2,9 +2,7 @@
 // its root; --all shows every run, and the latest value of the metric comes from latest_metrics.
 import {afterEach, beforeEach, describe, expect, it} from 'vitest'
 import TreeCommand from '../../src/commands/tree.js'
-import {recipeSpecId} from '../../src/lib/runs/queries.js'
-import {openStore} from '../../src/lib/store/open.js'
-import {createStore, removeDir, runCommand, tempDir} from './run-command.js'
+import {createStore, insertBareRuns, removeDir, runCommand, tempDir} from './run-command.js'
 
 interface Node {run_id: string; metric: unknown; children: Node[]}
 
@@ -14,21 +12,16 @@ describe('tree, newest first', () => {
   beforeEach(async () => {
     dir = tempDir()
     store = await createStore(dir)
-    const db = await openStore(store)
-    db.write(() => {
-      db.sqlite.prepare("INSERT INTO configs VALUES ('c', '{}', 'now')").run()
-      const spec = recipeSpecId(db, JSON.stringify({command: 'true', metrics: {reward: {goal: 'max'}}, primary_metric: 'reward'}))
-      const insert = db.sqlite.prepare(`INSERT INTO runs (seq, run_id, campaign_id, parent_run_id, fork_step, host_id, recipe, spec_id, config_id, status, run_dir, observation_cadence, sample_cadence, control, trend_window, stall_seconds, created_at)
-        VALUES (?, ?, 'default', ?, ?, 'local', 'toy', ?, 'c', 'completed', '/nowhere', 10, 50, '{}', 20, 60, 'now')`)
-      const latest = db.sqlite.prepare("INSERT INTO latest_metrics (run_id, key, step, value) VALUES (?, 'reward', 10, ?)")
-      // Every tenth run after r100 is a fork of the run 100 before it.
-      for (let i = 1; i <= 250; i++) {
-        const parent = i > 100 && i % 10 === 0 ? `r${i - 100}` : null
-        insert.run(i, `r${i}`, parent, parent ? 5 : null, spec)
-        if (i % 3 !== 0) latest.run(`r${i}`, i === 7 ? '"NaN"' : String(i / 1000))
-      }
+    // Every tenth run after r100 is a fork of the run 100 before it; every third has no reward logged.
+    const runs = Array.from({length: 250}, (_, n) => {
+      const i = n + 1
+      const parent = i > 100 && i % 10 === 0 ? `r${i - 100}` : null
+      return {run_id: `r${i}`, parent_run_id: parent, fork_step: parent ? 5 : null}
     })
-    db.close()
+    await insertBareRuns(store, runs, {command: 'true', metrics: {reward: {goal: 'max'}}, primary_metric: 'reward'}, (db) => {
+      const latest = db.sqlite.prepare("INSERT INTO latest_metrics (run_id, key, step, value) VALUES (?, 'reward', 10, ?)")
+      for (let i = 1; i <= 250; i++) if (i % 3 !== 0) latest.run(`r${i}`, i === 7 ? '"NaN"' : String(i / 1000))
+    })
   })
   afterEach(() => removeDir(dir))
 
