@@ -2,7 +2,8 @@
 // to bench/RESULTS.md (BENCH_RESULTS=path writes elsewhere; BENCH_SMOKE=1 runs tiny sizes, as CI
 // does, to show the bench still works — its figures mean nothing). BENCH_ONLY=reads,fork picks
 // sections.
-//   1. reads: runs, show, history, status, tree, log and compare as whole CLI processes on a store
+//   1. reads: runs, show, history, status, tree, log and compare (and sync and tick, whose cost
+//      must follow the live runs, not the store's size) as whole CLI processes on a store
 //      of 1,000 runs / 1M points and one of 10,000 runs / 10M points (bench/store.mjs), beside
 //      `node -e 0` (medians of interleaved runs) and `sqlite3 -json` of the runs list. Targets:
 //      ≤ 1.6× node -e 0 at 1k, ≤ 2.0× at 10k.
@@ -82,6 +83,10 @@ async function reads() {
       'tree --all': ['tree', '--all'],
       'log': ['log'],
       'compare r1 r2 --metric reward': ['compare', 'r1', 'r2', '--metric', 'reward'],
+      // Not reads, but what cron and agents run all the time: their cost follows the live runs
+      // (none here), not the store's size.
+      'sync': ['sync'],
+      'tick': ['tick'],
     }
     const cli = (args) => ['bin/run.js', ...args, '--json', '--store', storePath]
     const sqlite = ['sqlite3', '-json', storePath, `SELECT ${runViewColumns} FROM runs ORDER BY seq`]
