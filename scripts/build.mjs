@@ -31,7 +31,8 @@ await build({
   // typescript: only oclif's development-mode loader wants it; never at run time.
   // better-sqlite3's JS is bundled (one file to load, compiled from the code cache); its addon is
   // loaded by path (store/access.ts sqliteBinding), and \`bindings\`, its fallback search, stays outside.
-  external: ['bindings', 'ssh2', 'cpu-features', 'typescript'],
+  // yaml: loaded from node_modules at its first use (src/lib/lazy-modules.ts); reads never need it.
+  external: ['bindings', 'ssh2', 'cpu-features', 'typescript', 'yaml'],
   // oclif's debug logging is off in autolab: a no-op stands in for the package (see the stub).
   alias: {debug: './scripts/stubs/debug.cjs'},
   define: {'import.meta.url': '__autolab_import_meta_url'},

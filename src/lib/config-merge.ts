@@ -1,6 +1,6 @@
 // Run configs: deep merge (overrides never replace a whole block), dotted --set keys, and the
 // content address (sha256 of canonical JSON) that makes equal configs one row.
-import {nodeCrypto} from './node-crypto.js'
+import {nodeCrypto} from './lazy-modules.js'
 import {AutolabError} from './output/errors.js'
 
 export type JsonObject = {[key: string]: unknown}

@@ -8,7 +8,8 @@
 // symlink), and a file changed by someone else meanwhile is CONFLICT, not overwritten.
 import {readFileSync} from 'node:fs'
 import {isDeepStrictEqual} from 'node:util'
-import {Document, isMap, isScalar, isSeq, type Pair, parseDocument, type ParsedNode, type YAMLMap} from 'yaml'
+import type {Document, Pair, ParsedNode, YAMLMap} from 'yaml'
+import {yamlModule} from './lazy-modules.js'
 import {AutolabError} from './output/errors.js'
 import {type HostDecl, type Project, parseProject} from './project.js'
 import {readInputFile} from './input-file.js'
@@ -40,19 +41,19 @@ export async function editProjectHosts(file: string, edit: HostEdit, storePath: 
 
 /** The new text of the file: the splice when it is exactly right, else the re-rendered Document. */
 export function editedText(original: string, edit: HostEdit, file: string): string {
-  const doc = parseDocument(original)
+  const doc = yamlModule().parseDocument(original)
   if (doc.errors.length > 0) throw new AutolabError('INVALID_CONFIG', `${file}: not valid YAML: ${doc.errors[0].message}`, {details: {file}})
   if ('add' in edit) doc.setIn(['hosts', edit.add.name], hostNode(doc, edit.add))
   else {
     doc.deleteIn(['hosts', edit.remove])
     // An empty `hosts:` is null, which the project file does not allow: drop the key.
     const hosts = doc.get('hosts')
-    if (isMap(hosts) && hosts.items.length === 0) doc.delete('hosts')
+    if (yamlModule().isMap(hosts) && hosts.items.length === 0) doc.delete('hosts')
   }
   const expected = doc.toJS()
   const spliced = splice(original, edit)
   if (spliced !== null) {
-    const check = parseDocument(spliced)
+    const check = yamlModule().parseDocument(spliced)
     if (check.errors.length === 0 && isDeepStrictEqual(check.toJS(), expected)) return spliced
   }
   return doc.toString(RENDER)
@@ -63,16 +64,16 @@ function hostNode(doc: Document, decl: HostDecl) {
   const gpus = decl.gpus === 'auto' ? 'auto' : decl.gpus.map((g) => (/^(0|[1-9]\d{0,8})$/.test(g) ? Number(g) : g))
   const node = doc.createNode({kind: decl.kind, ssh: decl.ssh, root: decl.root, gpus}) as YAMLMap
   const list = node.get('gpus', true)
-  if (isSeq(list)) list.flow = true
+  if (yamlModule().isSeq(list)) list.flow = true
   return node
 }
 
 /** The text edit on the original lines; null when the file's shape is not the plain block layout it knows. */
 function splice(original: string, edit: HostEdit): string | null {
-  const doc = parseDocument(original)
+  const doc = yamlModule().parseDocument(original)
   const top = doc.contents
-  if (!isMap(top) || top.flow) return null
-  const hostsPair = top.items.find((p) => isScalar(p.key) && p.key.value === 'hosts') as Pair<ParsedNode, ParsedNode | null> | undefined
+  if (!yamlModule().isMap(top) || top.flow) return null
+  const hostsPair = top.items.find((p) => yamlModule().isScalar(p.key) && p.key.value === 'hosts') as Pair<ParsedNode, ParsedNode | null> | undefined
   if ('add' in edit) {
     const entry = renderEntry(edit.add)
     if (!hostsPair) {
@@ -80,7 +81,7 @@ function splice(original: string, edit: HostEdit): string | null {
       return `${base}hosts:\n${indent(entry, 2)}`
     }
     const hosts = hostsPair.value
-    if (!isMap(hosts) || hosts.flow || hosts.items.length === 0 || !hosts.range) return null
+    if (!yamlModule().isMap(hosts) || hosts.flow || hosts.items.length === 0 || !hosts.range) return null
     const firstKey = hosts.items[0].key as ParsedNode
     const column = firstKey.range[0] - lineStart(original, firstKey.range[0])
     const at = hosts.range[2]
@@ -89,8 +90,8 @@ function splice(original: string, edit: HostEdit): string | null {
   }
   if (!hostsPair) return null
   const hosts = hostsPair.value
-  if (!isMap(hosts) || hosts.flow || !hosts.range) return null
-  const item = hosts.items.find((p) => isScalar(p.key) && p.key.value === edit.remove) as Pair<ParsedNode, ParsedNode | null> | undefined
+  if (!yamlModule().isMap(hosts) || hosts.flow || !hosts.range) return null
+  const item = hosts.items.find((p) => yamlModule().isScalar(p.key) && p.key.value === edit.remove) as Pair<ParsedNode, ParsedNode | null> | undefined
   if (!item) return null
   // The last host takes the `hosts:` key with it (an empty mapping would be null).
   const [from, to] = hosts.items.length === 1
@@ -107,7 +108,7 @@ function endOfLine(text: string, offset: number): number {
 }
 
 function renderEntry(decl: HostDecl): string {
-  const doc = new Document({})
+  const doc = new (yamlModule().Document)({})
   doc.set(decl.name, hostNode(doc, decl))
   return doc.toString(RENDER)
 }

@@ -4,7 +4,7 @@
 import {existsSync} from 'node:fs'
 import {dirname, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {parse as parseYaml} from 'yaml'
+import {yamlModule} from './lazy-modules.js'
 import {DEFAULT_CONFIG as TOY_DEFAULT_CONFIG} from '../../examples/toy-rl/config.js'
 import {type JsonObject, checkConfigValue, isPlainObject, tooDeepError} from './config-merge.js'
 import {type ConfigSchema, inferSchema, isKnownKey, parseSchemaDeclaration, validateConfig, withHotParams} from './config-schema.js'
@@ -208,7 +208,7 @@ export function parseProject(text: string, file: string | null): Project {
   const where = file ?? '(embedded default project)'
   let doc: unknown
   try {
-    doc = parseYaml(text)
+    doc = yamlModule().parse(text)
   } catch (error) {
     throw new AutolabError('INVALID_CONFIG', `${where}: not valid YAML: ${(error as Error).message}`, {details: {file: where}})
   }
@@ -398,7 +398,7 @@ export function readConfigFile(path: string): JsonObject {
   const text = readInputFile(path, 'Config file')
   let value: unknown
   try {
-    value = parseYaml(text) // YAML is a superset of JSON
+    value = yamlModule().parse(text) // YAML is a superset of JSON
   } catch (error) {
     // The YAML parser recurses: a deep enough nesting overflows its stack, caught here.
     if (/Maximum call stack/.test((error as Error).message)) throw tooDeepError(`Config file ${path}`)

@@ -5,7 +5,7 @@
 // writes a temp file beside the target and renames it over, so the target is never opened
 // (a symlink put there after the check is replaced, not followed) and a reader never sees a
 // half-written file.
-import {nodeCrypto} from './node-crypto.js'
+import {nodeCrypto} from './lazy-modules.js'
 import {closeSync, fchmodSync, fsyncSync, lstatSync, openSync, realpathSync, renameSync, rmSync, statSync, type Stats, writeSync} from 'node:fs'
 import {basename, dirname, join, resolve} from 'node:path'
 import {AutolabError} from './output/errors.js'

@@ -2,7 +2,7 @@
 // the store (`host check --accept-new`), else OpenSSH's known_hosts files (plain and hashed
 // entries, [host]:port, wildcards, negations, @revoked). A key that differs from a known one is
 // refused; a host with no known key is refused too unless the caller pins it.
-import {nodeCrypto} from '../node-crypto.js'
+import {nodeCrypto} from '../lazy-modules.js'
 import {readFileSync} from 'node:fs'
 
 export interface KnownKey {

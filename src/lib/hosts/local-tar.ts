@@ -1,6 +1,6 @@
 // A checkpoint as a tar stream on this machine (a fork onto or from another host): tar, spawned
 // when needed (child_process is loaded lazily: most commands start nothing, start-up time counts).
-import {nodeCrypto} from '../node-crypto.js'
+import {nodeCrypto} from '../lazy-modules.js'
 import {chmodSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 import {PassThrough} from 'node:stream'

@@ -2,7 +2,7 @@
 // A script answers in lines `<KIND> <fields…>`; any byte that comes from the host's files (a
 // trainer's output, a path) travels base64-encoded in one field, so it can never break the frame.
 // The answer is untrusted: the parsers (remote-scripts.ts) check every field and bound every size.
-import {nodeCrypto} from '../node-crypto.js'
+import {nodeCrypto} from '../lazy-modules.js'
 import {AutolabError} from '../output/errors.js'
 import {shellQuote} from '../shell.js'
 

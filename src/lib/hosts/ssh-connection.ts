@@ -3,7 +3,7 @@
 // Host keys are verified before authentication (host-keys.ts); authentication is ssh-agent,
 // then the identity files; never a password or a prompt. Remote commands read their script from
 // stdin of one session shell (see Session): no argument-length limit, and the login shell starts once.
-import {nodeCrypto} from '../node-crypto.js'
+import {nodeCrypto} from '../lazy-modules.js'
 import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import type {Duplex} from 'node:stream'

@@ -7,7 +7,7 @@
 // commands over a unix socket in a private directory; it exits after AUTOLAB_SSH_PERSIST seconds
 // without a request (default 60; 0 turns sharing off) or when its connection drops.
 // A command never opens more than one connection per host: a shared one, or its own.
-import {nodeCrypto} from '../node-crypto.js'
+import {nodeCrypto} from '../lazy-modules.js'
 import {lstatSync, mkdirSync} from 'node:fs'
 import {tmpdir, userInfo} from 'node:os'
 import {join} from 'node:path'

@@ -2,7 +2,7 @@
 // driven over one ssh2 connection per command (ssh-connection.ts). Each method is one script run
 // in the connection's session shell (remote-scripts.ts, remote-checkpoint-scripts.ts), with the
 // same semantics as LocalExecutor; streams (checkpoint tar) use their own channel.
-import {nodeCrypto} from '../node-crypto.js'
+import {nodeCrypto} from '../lazy-modules.js'
 import {AutolabError} from '../output/errors.js'
 import {safeName} from '../shell.js'
 import {type CheckpointCheck, type Executor, type GroupSignal, type LaunchSpec, RUN_DIR_MARKER, type RunDirMarker, type RunProbe, type RunProbeRequest, type TrainerProcess} from './executor.js'

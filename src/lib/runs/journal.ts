@@ -4,7 +4,7 @@
 // is rolled back by the next autolab process that opens the store (see recovery.ts).
 // Idempotency: a key names one operation; a retry with the same key and the same arguments
 // gets the first result, with different arguments CONFLICT.
-import {nodeCrypto} from '../node-crypto.js'
+import {nodeCrypto} from '../lazy-modules.js'
 import {canonicalJson, sha256} from '../config-merge.js'
 import {AutolabError} from '../output/errors.js'
 import type {Store} from '../store/open.js'
