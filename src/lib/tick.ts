@@ -4,7 +4,7 @@
 // A lease in the store keeps two ticks from overlapping; agents may act concurrently.
 import {budgetOf, getSetting, putSetting, recordBudgetCrossings} from './campaigns.js'
 import type {Ctx} from './context.js'
-import {doctor} from './doctor.js'
+import {reconcileProcesses} from './doctor.js'
 import {startQueuedEval} from './evals/launch.js'
 import {startQueuedRun} from './runs/launch.js'
 import {pauseRun} from './runs/pause.js'
@@ -78,7 +78,7 @@ export async function tick(ctx: Ctx): Promise<TickResult> {
     const sync = await syncRuns(ctx, {tolerateHostFaults: true})
     result.synced_runs = sync.runs
     result.exited = sync.exited
-    const report = await doctor(ctx, {fix: true})
+    const report = await reconcileProcesses(ctx)
     result.rolled_back_operations = report.rolled_back_operations
     result.killed_orphans = report.live_processes_of_ended_runs.filter((p) => p.killed).map((p) => p.run_id)
     // Oldest first; an 'auto' run goes to the first host of the project file with room, a pinned one waits for its host.
