@@ -184,7 +184,7 @@ async function fork() {
   }
   await syncRuns(ctx)
   const times = {'1 GiB': [], '1 MiB': []}
-  for (let round = 0; round < (SMOKE ? 1 : 5); round++) {
+  for (let round = 0; round < (SMOKE ? 1 : 11); round++) {
     for (const label of Object.keys(sizes)) {
       const start = process.hrtime.bigint()
       const child = await forkRun(ctx, {run: parent.run_id, step: steps[label]})
@@ -210,7 +210,7 @@ async function fork() {
   const big = median(times['1 GiB'])
   const small = median(times['1 MiB'])
   const ratio = big / small
-  console.log('\nfork (median of 5; includes starting the child process)')
+  console.log(`\nfork (median of ${SMOKE ? 1 : 11}, the two sizes alternating; includes starting the child process)`)
   console.log(`  fork, 1 MiB checkpoint     ${ms(small)}`)
   console.log(`  fork, 1 GiB checkpoint     ${ms(big)}   ${ratio.toFixed(2)}× the 1 MiB fork (target ≤ 1.2×) ${ratio <= 1.2 ? 'OK' : 'MISSED'}`)
   console.log(`  cp -r of the 1 GiB         ${ms(median(copy))}`)
@@ -320,8 +320,8 @@ async function sshHosts() {
   console.log('                           local        ssh, shared connection (default)          ssh, a connection per command (AUTOLAB_SSH_PERSIST=0)')
   for (const [label, key] of [['launch', 'launch'], ['kill', 'kill'], ['sync of 100 live runs', 'sync']]) {
     const local = figures.local[key]
-    const cell = (remote) => `${ms(remote).padStart(9)} (+${ms(remote - local)}) ${remote <= local + 120 ? 'OK' : 'MISSED'}`
-    console.log(`  ${label.padEnd(24)} ${ms(local).padStart(9)}   ${cell(figures.shared[key]).padEnd(40)} ${cell(figures.own[key])}`)
+    const cell = (remote, judged) => `${ms(remote).padStart(9)} (+${ms(remote - local)})${judged ? ` ${remote <= local + 120 ? 'OK' : 'MISSED'}` : ''}`
+    console.log(`  ${label.padEnd(24)} ${ms(local).padStart(9)}   ${cell(figures.shared[key], true).padEnd(40)} ${cell(figures.own[key], false)}`)
     record('ssh', `${label}, ssh (shared connection, the default)`, ms(figures.shared[key]), `local ${ms(local)}`, '≤ local + 120 ms', figures.shared[key] <= local + 120)
     // Sharing connections is what meets the target; a connection per command is shown for comparison.
     record('ssh', `${label}, ssh (a connection per command, AUTOLAB_SSH_PERSIST=0)`, ms(figures.own[key]), `local ${ms(local)}`, '', null)
