@@ -22,7 +22,8 @@ describe('launch', () => {
     const r = await sb.json(['launch', '--recipe', 'toy', '--set', 'learning_rate=0.07', '--set', 'task.modulus=11',
       '--set', 'max_steps=100000', '--set', 'step_time_ms=20', '--reason', 'e2e launch'])
     const run = expectOk(r)
-    expect(r.durationMs, 'launch must return as soon as the process exists').toBeLessThan(3000)
+    // "At once": it answers with the run running and its process alive, long before its 100,000
+    // steps (timing is the bench's to measure, not a test's: a loaded machine is slow, not wrong).
 
     expect(run.run_id).toMatch(/^r\d+$/)
     expect(run.status).toBe('running')
@@ -122,8 +123,8 @@ describe('kill', () => {
     const r = await sb.json(['kill', launched.run_id, '--grace', '10', '--reason', 'e2e kill'])
     const killed = expectOk(r)
     expect(killed).toMatchObject({run_id: launched.run_id, status: 'killed', changed: true})
-    // The toy trainer honours `stop` in control.json, so the grace period is not used up.
-    expect(r.durationMs).toBeLessThan(8000)
+    // The toy trainer honours `stop` in control.json: it ends on its own within the grace period.
+    expect(killed.stopped_by).toBe('graceful')
     expect(isProcessAliveWithMarker(launched.pid, runDir), 'the wrapper is gone once kill returns').toBe(false)
     expect(liveProcessGroupMembers(launched.pid), 'the whole process group is gone once kill returns').toEqual([])
 
@@ -138,8 +139,8 @@ describe('kill', () => {
     const launched = await sb.launch(LONG)
     await sb.waitForSteps(launched.run_id, 1)
     const r = await sb.json(['kill', launched.run_id, '--grace', '0'])
-    expect(expectOk(r)).toMatchObject({status: 'killed', changed: true})
-    expect(r.durationMs).toBeLessThan(3000)
+    // No grace: straight to SIGKILL, without waiting for the trainer.
+    expect(expectOk(r)).toMatchObject({status: 'killed', changed: true, stopped_by: 'sigkill'})
     expect(liveProcessGroupMembers(launched.pid)).toEqual([])
     expect(isProcessAliveWithMarker(launched.pid, sb.runDir(launched.run_id))).toBe(false)
   })

@@ -124,8 +124,8 @@ describe.skipIf(!HAS_TORCH)(`the torch-mlp example (${PYTHON}, PyTorch)`, () => 
     for (const line of after) expect(line.metrics.learning_rate).toBe(0.003)
 
     const kill = await sb.json(['kill', run.run_id, '--grace', '10', '--reason', 'e2e done'])
-    expect(expectOk(kill)).toMatchObject({status: 'killed', changed: true})
-    expect(kill.durationMs, 'the trainer honours stop in control.json: the grace period is not used up').toBeLessThan(8000)
+    // The trainer honours stop in control.json: it ends on its own, within the grace period.
+    expect(expectOk(kill)).toMatchObject({status: 'killed', changed: true, stopped_by: 'graceful'})
     expect(liveProcessGroupMembers(resumed.pid), 'nothing of the run is left running').toEqual([])
   })
 
