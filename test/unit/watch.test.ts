@@ -113,13 +113,6 @@ describe('watch snapshot', () => {
     } finally {
       queries.mockRestore()
     }
-    const timings = Array.from({length: 5}, () => {
-      const started = performance.now()
-      watchSnapshot(ctx, {campaign: 'default', maxRuns: 40, maxEvents: 10})
-      return performance.now() - started
-    })
-    // A snapshot reading every run (or a metric query per run of the store) takes seconds here.
-    expect(Math.min(...timings)).toBeLessThan(150)
   })
 })
 
