@@ -3,7 +3,7 @@
 // an ssh_config with a Host alias) that autolab reads through AUTOLAB_SSH_CONFIG. Start one per
 // test file (beforeAll), never per test: each start costs ~100 ms and CI has two cores.
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -120,14 +120,20 @@ async function startSshd(parent: string, name: string, userKey: string): Promise
   const stop = async () => {
     const proc = child
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
-    // Connections already open are served by the listener's children: end them too, as a host going down would.
-    try {
-      execFileSync('pkill', ['-KILL', '-P', String(proc.pid)], {stdio: 'ignore'})
-    } catch {
-      // none open
-    }
+    // As a host going down: nothing of this server may go on serving. The listener is frozen
+    // first, so that no connection is accepted (and handed to a new child) while its descendants
+    // — each connection's monitor, session process and shells — are killed; then it is killed
+    // too. (SIGTERM to the listener alone leaves open connections served: that is how sshd restarts.)
     const exited = new Promise((r) => proc.once('exit', r))
-    proc.kill('SIGTERM')
+    proc.kill('SIGSTOP')
+    for (const pid of descendantsOf(proc.pid!)) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+    proc.kill('SIGKILL')
     await exited
   }
   await start()
@@ -144,3 +150,30 @@ async function startSshd(parent: string, name: string, userKey: string): Promise
     stop, start,
   }
 }
+
+/** Every process below `root` in the process tree (from /proc: each process's parent). */
+function descendantsOf(root: number): number[] {
+  const children = new Map<number, number[]>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+    } catch {
+      continue
+    }
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ')'.
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)])
+  }
+  const found: number[] = []
+  const queue = [root]
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      found.push(child)
+      queue.push(child)
+    }
+  }
+  return found
+}
+

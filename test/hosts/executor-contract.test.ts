@@ -341,6 +341,7 @@ describe('SshExecutor only', () => {
     await until('the import to start', () => existsSync(executor.runDir('x')) && readdirSync(executor.runDir('x')).some((name) => name.startsWith('resume.tmp-')))
     await doomed.stop()
     expect((await inFlight).code).toBe('HOST_UNREACHABLE')
-    expect((await executor.listRunDirs().catch((e) => e)).code).toBe('HOST_UNREACHABLE')
+    const next = await executor.listRunDirs().catch((e) => e)
+    expect(next.code, `the next call answered ${next instanceof Error ? `${next.constructor.name}: ${next.message}` : JSON.stringify(next)}`).toBe('HOST_UNREACHABLE')
   })
 })

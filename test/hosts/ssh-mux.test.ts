@@ -27,7 +27,9 @@ const target = () => resolveSshTarget('mux', {configFile: client.configFile})
 
 describe('a shared SSH connection', () => {
   it('the first command connects and leaves a mux; the next ones use it without connecting; it exits when idle', async () => {
-    process.env.AUTOLAB_SSH_PERSIST = '2'
+    // Idle for 5 s, the mux exits: long enough that a loaded machine's pause between two commands
+    // here does not end it (2 s did, and the next command then rightly opened a connection of its own).
+    process.env.AUTOLAB_SSH_PERSIST = '5'
     const socket = muxSocketPath(target(), null)!
     const before = server.acceptedConnections()
     const first = await connectShell(target(), {pinnedKey: null, hostId: 'mux'})
@@ -49,8 +51,8 @@ describe('a shared SSH connection', () => {
     expect(answers.map((a) => a.stdout.toString())).toEqual(Array.from({length: 8}, (_, i) => `${i}\n`))
     for (const s of shells) s.close()
     expect(server.acceptedConnections()).toBe(withMux)
-    // Idle for 2 s: the mux exits and removes its socket.
-    await waitFor(() => !existsSync(socket), {timeoutMs: 10_000, message: 'the idle mux to exit'})
+    // Idle for 5 s: the mux exits and removes its socket.
+    await waitFor(() => !existsSync(socket), {timeoutMs: 30_000, message: 'the idle mux to exit'})
   })
 
   it('a stale socket is replaced; another pinned key is another mux; AUTOLAB_SSH_PERSIST=0 shares nothing', async () => {

@@ -231,14 +231,21 @@ async function open(SshClient: ClientClass, target: SshTarget, options: ConnectO
     ] as unknown as ConnectConfig['authHandler'],
   }
   return new Promise((resolvePromise, reject) => {
+    let settled = false
+    // Kept for the client's whole life, a no-op once settled: ssh2 can emit a second error after
+    // the first (a host going down mid-handshake: "Connection lost before handshake"), and an
+    // error event with no listener would be an uncaught exception. The connection adds its own.
     const onError = (error: Error & {level?: string; code?: string}) => {
+      if (settled) return
+      settled = true
       client.removeAllListeners('ready')
       client.end()
       reject(connectError(error, target, options.hostId, verdict, keys.length > 0 || Boolean(agent)))
     }
-    client.once('error', onError)
+    client.on('error', onError)
     client.once('ready', () => {
-      client.removeListener('error', onError)
+      if (settled) return
+      settled = true
       client.setNoDelay(true)
       resolvePromise({client, verdict: verdict!})
     })

@@ -86,9 +86,17 @@ export async function connectShell(target: SshTarget, options: ConnectOptions): 
   return own
 }
 
+/**
+ * How long a command waits for the mux's yes: it runs `true` on the host through the shared session
+ * shells, behind whatever scripts other commands have there, so a busy mux on a loaded machine can
+ * take a second (500 ms sent commands to connections of their own). A mux that is gone answers at
+ * once (no socket); only a hung one costs this, once.
+ */
+const MUX_PING_MS = 2000
+
 async function muxAnswers(socket: string): Promise<boolean> {
   try {
-    const {reply} = await request(socket, {op: 'ping'}, 500)
+    const {reply} = await request(socket, {op: 'ping'}, MUX_PING_MS)
     return reply.error === undefined
   } catch {
     return false
